@@ -1,0 +1,33 @@
+/// Errors of `convert` that are not about one container.
+public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// DST exists and `--force` was not given.
+    case destinationExists(destination: String)
+    /// DST would be written into (or over) the source.
+    case destinationOverlapsSource(destination: String, source: String)
+    /// No writer for the requested layout and format in this build.
+    case unsupportedTarget(layout: Layout, format: ContainerFormat, reason: String)
+    /// The expert count does not divide by `--ep`.
+    case expertParallelMismatch(experts: Int, ep: Int, layer: Int)
+    /// Experts are missing or duplicated across the source files.
+    case incompleteExperts(path: String, problems: [String])
+    /// A cast the target cannot take.
+    case invalidCast(key: String, from: DType, to: DType)
+
+    public var description: String {
+        switch self {
+        case .destinationExists(let destination):
+            return "\(destination): already exists (pass --force to replace it)"
+        case .destinationOverlapsSource(let destination, let source):
+            return "\(destination): refusing to write into or over the source \(source)"
+        case .unsupportedTarget(let layout, let format, let reason):
+            return "cannot write layout \(layout.rawValue) as \(format.rawValue): \(reason)"
+        case .expertParallelMismatch(let experts, let ep, let layer):
+            return "layer \(layer): \(experts) experts do not divide by --ep \(ep)"
+        case .incompleteExperts(let path, let problems):
+            let shown = problems.prefix(20).joined(separator: "; ")
+            return "\(path): incomplete MoE experts (\(problems.count) problem\(problems.count == 1 ? "" : "s")): \(shown)\(problems.count > 20 ? "; …" : "")"
+        case .invalidCast(let key, let from, let to):
+            return "tensor '\(key)': cannot cast \(from.rawValue) to \(to.rawValue)"
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// `--dtype`.
+public enum DTypeChoice: String, Sendable, CaseIterable {
+    case keep, bf16, fp16, fp32
+
+    var dtype: DType? {
+        switch self {
+        case .keep: return nil
+        case .bf16: return .bfloat16
+        case .fp16: return .float16
+        case .fp32: return .float32
+        }
+    }
+}
+
+/// What `convert` was asked to do.
+public struct ConvertOptions: Sendable {
+    public var source: String
+    public var destination: String
+    public var targetLayout: Layout
+    public var targetFormat: ContainerFormat?
+    public var expertParallel: Int?
+    public var dtype: DTypeChoice
+    public var force: Bool
+    public var sourceLayout: Layout?
+    public var overrides: MoEConfig
+
+    public init(
+        source: String, destination: String, targetLayout: Layout, targetFormat: ContainerFormat? = nil,
+        expertParallel: Int? = nil, dtype: DTypeChoice = .keep, force: Bool = false, sourceLayout: Layout? = nil,
+        overrides: MoEConfig = MoEConfig()
+    ) {
+        self.source = source
+        self.destination = destination
+        self.targetLayout = targetLayout
+        self.targetFormat = targetFormat
+        self.expertParallel = expertParallel
+        self.dtype = dtype
+        self.force = force
+        self.sourceLayout = sourceLayout
+        self.overrides = overrides
+    }
+}
+
+/// What a conversion did, for the CLI's summary line.
+public struct ConvertSummary: Sendable {
+    public let tensors: Int
+    public let bytes: Int
+    public let format: ContainerFormat
+    /// Source tensors the target has no name for (listed in a warning).
+    public let unmapped: [String]
+}
+
+/// Streams a checkpoint from any reader to any writer, tensor by tensor.
+public enum Converter {
+    public static func run(_ options: ConvertOptions, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ConvertSummary {
+        let checkpoint = try CheckpointReaders.open(options.source)
+        let resolved = try LayoutCatalog.detect(checkpoint, forced: options.sourceLayout)
+        let problems = ExpertAudit.problems(in: resolved)
+        guard problems.isEmpty else { throw ConvertError.incompleteExperts(path: checkpoint.path, problems: problems) }
+        let format = options.targetFormat ?? ContainerFormat.defaultFormat(for: options.targetLayout)
+        guard let writer = CheckpointWriters.writer(for: format) else {
+            throw ConvertError.unsupportedTarget(layout: options.targetLayout, format: format, reason: "no \(format.rawValue) writer in this build")
+        }
+        guard options.targetLayout == resolved.table.layout else {
+            throw ConvertError.unsupportedTarget(
+                layout: options.targetLayout, format: format,
+                reason: "the source is \(resolved.table.layout.rawValue); conversion between layouts goes through the canonical model, which this build does not have yet")
+        }
+        let ep = options.expertParallel ?? checkpoint.parallelism.expertParallel
+        for layer in resolved.layers where layer.dims.numExperts % ep != 0 {
+            throw ConvertError.expertParallelMismatch(experts: layer.dims.numExperts, ep: ep, layer: layer.layer)
+        }
+        let (metadata, _) = MoEConfigResolver.fromMetadata(checkpoint, layout: resolved)
+        let stateDict = try cast(checkpoint.stateDict, to: options.dtype, layout: resolved)
+        let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
+        var parallelism = checkpoint.parallelism
+        parallelism.expertParallel = ep
+        let request = WriteRequest(
+            layout: options.targetLayout, table: resolved.table, stateDict: stateDict, parallelism: parallelism,
+            moe: metadata.overridden(by: options.overrides), sourceConfig: checkpoint.configSources,
+            singleFile: writer.writesSingleFile || Self.namesSingleFile(options.destination, format: format),
+            progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) })
+        do {
+            try writer.write(request, to: output.temporary)
+            try output.commit()
+        } catch {
+            output.discard()
+            throw error
+        }
+        return ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: [])
+    }
+
+    /// Whether a destination path names one file for a folder-or-file format.
+    static func namesSingleFile(_ destination: String, format: ContainerFormat) -> Bool {
+        format == .safetensors && destination.hasSuffix(".safetensors")
+    }
+
+    /// Applies `--dtype` to float weights. The expert bias and norm weights the frameworks keep in
+    /// float32 (`mapping-facts.md` quirk 5) are never cast.
+    static func cast(_ stateDict: StateDict, to choice: DTypeChoice, layout: ResolvedLayout) throws -> StateDict {
+        guard let target = choice.dtype else { return stateDict }
+        let biasKeys = Set(layout.layers.flatMap { $0.tensors(for: .expertBias).map(\.key) })
+        var out = StateDict()
+        for entry in stateDict.entries {
+            let keepFloat32 = biasKeys.contains(entry.key) || (entry.dtype == .float32 && isNormWeight(entry.key))
+            if entry.dtype.isFloatingPoint && !keepFloat32 && entry.dtype != target {
+                try out.add(TensorEntry(key: entry.key, source: CastTensor(entry.source, to: target), file: entry.file))
+            } else {
+                try out.add(entry)
+            }
+        }
+        return out
+    }
+
+    static func isNormWeight(_ key: String) -> Bool {
+        key.contains("layernorm") || key.contains("layer_norm") || key.contains("norm.weight")
+    }
+}

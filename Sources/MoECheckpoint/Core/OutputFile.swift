@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A new file written front to back with large `write` calls, then `fsync`ed.
+///
+/// It refuses to open an existing path (`O_EXCL`): outputs only ever go into a fresh temporary
+/// sibling (`AtomicOutput`), so nothing can truncate a file someone still has mapped.
+public final class OutputFile {
+    public let path: String
+    private var fd: Int32
+    /// Bytes written so far.
+    public private(set) var position = 0
+    /// Largest single `write`; bigger user-space chunks were slower here (`swift-platform.md` §4).
+    static let chunk = 8 << 20
+
+    public init(creating path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError.errno(path: path, call: "open") }
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    /// Writes all of `bytes`, retrying short writes; ENOSPC and EFBIG become errors naming the file.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let length = min(bytes.count - offset, Self.chunk)
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, length)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileError.errno(path: path, call: "write")
+            }
+            if written == 0 { throw FileError.shortWrite(path: path, expected: bytes.count, written: offset) }
+            offset += written
+        }
+        position += bytes.count
+    }
+
+    /// Writes an array.
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Writes a string as UTF-8.
+    public func write(_ text: String) throws {
+        try write(Array(text.utf8))
+    }
+
+    /// Streams one tensor's bytes.
+    public func write(_ source: any TensorSource) throws {
+        try source.withBytes { try write($0) }
+    }
+
+    /// Flushes to disk and closes; the first error wins.
+    public func close() throws {
+        guard fd >= 0 else { return }
+        defer { fd = -1 }
+        if fsync(fd) != 0 {
+            let error = FileError.errno(path: path, call: "fsync")
+            Glibc.close(fd)
+            throw error
+        }
+        if Glibc.close(fd) != 0 { throw FileError.errno(path: path, call: "close") }
+    }
+
+    /// Writes a whole small file in one go.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let file = try OutputFile(creating: path)
+        try file.write(bytes)
+        try file.close()
+    }
+}

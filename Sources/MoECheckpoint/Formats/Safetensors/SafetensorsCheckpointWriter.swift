@@ -1,0 +1,49 @@
+import Foundation
+
+/// The `safetensors` target: a folder with `model-0000i-of-0000N.safetensors` shards, the
+/// index and (for HF) `config.json`; or one file when the destination ends in `.safetensors`.
+public enum SafetensorsCheckpointWriter: CheckpointWriter {
+    public static let format = ContainerFormat.safetensors
+    public static let writesSingleFile = false
+    /// transformers' historical default shard size.
+    public static let maxShardBytes = 5_000_000_000
+
+    public static func write(_ request: WriteRequest, to path: String) throws {
+        let items = request.stateDict.entries.map { (name: $0.key, source: $0.source) }
+        if request.singleFile {
+            try SafetensorsWriter.write(items, to: path)
+            request.progress?.advance(by: request.stateDict.totalBytes)
+            return
+        }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        var shards: [[SafetensorsWriter.Item]] = [[]]
+        var size = 0
+        for item in items {
+            if size > 0 && size + item.source.byteCount > maxShardBytes {
+                shards.append([])
+                size = 0
+            }
+            shards[shards.count - 1].append(item)
+            size += item.source.byteCount
+        }
+        var weightMap: [(key: String, value: JSONValue)] = []
+        for (index, shard) in shards.enumerated() {
+            let name = String(format: "model-%05d-of-%05d.safetensors", index + 1, shards.count)
+            try SafetensorsWriter.write(shard, to: (path as NSString).appendingPathComponent(name))
+            weightMap += shard.map { ($0.name, JSONValue.string(name)) }
+            request.progress?.advance(by: shard.reduce(0) { $0 + $1.source.byteCount })
+        }
+        weightMap.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        let index: JSONValue = .object(JSONObject([
+            ("metadata", .object(JSONObject([("total_size", .int(request.stateDict.totalBytes))]))),
+            ("weight_map", .object(JSONObject(weightMap))),
+        ]))
+        try OutputFile.write(Array((JSONWriter.pretty(index) + "\n").utf8), to: (path as NSString).appendingPathComponent(SafetensorsFolder.indexName))
+        for case .hf(let file, _) in request.sourceConfig where request.layout == .hf {
+            // Same-layout HF → HF keeps the source's config.json byte for byte.
+            let bytes = try MappedFile(path: file).withAllBytes { Array($0) }
+            try OutputFile.write(bytes, to: (path as NSString).appendingPathComponent("config.json"))
+            break
+        }
+    }
+}

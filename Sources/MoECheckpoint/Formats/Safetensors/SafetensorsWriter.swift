@@ -1,0 +1,61 @@
+/// Writes safetensors files byte-identical to the reference `safetensors` library
+/// (`serialize_to_file` @ 0.7): tensors ordered by dtype alignment (descending), then name;
+/// compact JSON with `__metadata__` first; header padded with spaces to a multiple of 8.
+public enum SafetensorsWriter {
+    /// A tensor to write.
+    public typealias Item = (name: String, source: any TensorSource)
+
+    /// The header bytes (length prefix included) and the order tensors must follow.
+    public static func plan(_ items: [Item], metadata: [(key: String, value: String)] = [], file: String) throws
+        -> (header: [UInt8], order: [Item])
+    {
+        var names = Set<String>()
+        for item in items where !names.insert(item.name).inserted {
+            throw SafetensorsError.duplicateTensorName(file: file, key: item.name)
+        }
+        let order = items.sorted { lhs, rhs in
+            let (l, r) = (lhs.source.dtype.safetensorsOrder, rhs.source.dtype.safetensorsOrder)
+            if l != r { return l > r }
+            // Rust compares `String`s bytewise; Swift's `<` is Unicode-aware, so compare UTF-8.
+            return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
+        }
+        var header = JSONObject()
+        if !metadata.isEmpty {
+            let sorted = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            header["__metadata__"] = .object(JSONObject(sorted.map { ($0.key, JSONValue.string($0.value)) }))
+        }
+        var offset = 0
+        for item in order {
+            guard let bytes = TensorShape.byteCount(item.source.shape, dtype: item.source.dtype) else {
+                throw SafetensorsError.validationOverflow(file: file, key: item.name, shape: item.source.shape)
+            }
+            header[item.name] = .object(JSONObject([
+                ("dtype", .string(item.source.dtype.safetensorsName)),
+                ("shape", .array(item.source.shape.map(JSONValue.int))),
+                ("data_offsets", .array([.int(offset), .int(offset + bytes)])),
+            ]))
+            offset += bytes
+        }
+        var json = Array(JSONWriter.compact(.object(header)).utf8)
+        json += [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8)
+        let prefix = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) }
+        return (prefix + json, order)
+    }
+
+    /// Writes `items` to a new file at `path`, streaming one tensor at a time.
+    public static func write(_ items: [Item], metadata: [(key: String, value: String)] = [], to path: String) throws {
+        let (header, order) = try plan(items, metadata: metadata, file: path)
+        let output = try OutputFile(creating: path)
+        try output.write(header)
+        for item in order {
+            let expected = item.source.byteCount
+            try item.source.withBytes { bytes in
+                guard bytes.count == expected else {
+                    throw SafetensorsError.sourceSizeMismatch(file: path, key: item.name, expectedBytes: expected, foundBytes: bytes.count)
+                }
+                try output.write(bytes)
+            }
+        }
+        try output.close()
+    }
+}

@@ -1,0 +1,108 @@
+/// A tensor-key template with typed captures, parsed once: `"model.layers.{layer}.mlp.gate.weight"`.
+///
+/// `{layer}` and `{expert}` match decimal indices (no sign, no leading zeros); a trailing `*`
+/// matches any rest (for ignore lists such as `…_extra_state/shard_*`). Every key shape
+/// of a layout lives in exactly one table as a `KeyPattern`; the rest of the code speaks in roles.
+public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    /// What a `{…}` placeholder stands for.
+    public enum Capture: String, Sendable, Hashable {
+        case layer
+        case expert
+    }
+
+    enum Segment: Hashable, Sendable {
+        case literal(String)
+        case capture(Capture)
+        case anyTail
+    }
+
+    let segments: [Segment]
+    /// The template text.
+    public let template: String
+
+    public init(stringLiteral value: String) {
+        self.init(value)
+    }
+
+    /// Parses a template; a malformed placeholder is a programming error in a table.
+    public init(_ template: String) {
+        self.template = template
+        var segments: [Segment] = []
+        var rest = Substring(template)
+        let wildcardTail = rest.hasSuffix("*")
+        if wildcardTail { rest = rest.dropLast() }
+        while let open = rest.firstIndex(of: "{") {
+            if open > rest.startIndex { segments.append(.literal(String(rest[..<open]))) }
+            guard let close = rest[open...].firstIndex(of: "}"),
+                let capture = Capture(rawValue: String(rest[rest.index(after: open)..<close]))
+            else { preconditionFailure("bad placeholder in key pattern \(template)") }
+            if case .capture = segments.last { preconditionFailure("adjacent captures in \(template)") }
+            segments.append(.capture(capture))
+            rest = rest[rest.index(after: close)...]
+        }
+        if !rest.isEmpty { segments.append(.literal(String(rest))) }
+        if wildcardTail { segments.append(.anyTail) }
+        self.segments = segments
+    }
+
+    /// Which captures the pattern has.
+    public var captures: Set<Capture> {
+        Set(segments.compactMap { if case .capture(let c) = $0 { return c } else { return nil } })
+    }
+
+    /// Indices captured from a key.
+    public struct Match: Equatable, Sendable {
+        public var layer: Int?
+        public var expert: Int?
+    }
+
+    /// Matches `key` against the whole template.
+    public func match(_ key: String) -> Match? {
+        var utf8 = Substring(key).utf8[...]
+        var result = Match()
+        for (i, segment) in segments.enumerated() {
+            switch segment {
+            case .literal(let text):
+                guard utf8.starts(with: text.utf8) else { return nil }
+                utf8 = utf8.dropFirst(text.utf8.count)
+            case .anyTail:
+                return result
+            case .capture(let capture):
+                var digits = 0
+                var value = 0
+                for byte in utf8 {
+                    guard byte >= 0x30, byte <= 0x39 else { break }
+                    if digits == 1 && value == 0 { return nil }  // leading zero
+                    guard digits < 9 else { return nil }
+                    value = value * 10 + Int(byte - 0x30)
+                    digits += 1
+                }
+                guard digits > 0 else { return nil }
+                utf8 = utf8.dropFirst(digits)
+                // A capture followed by a literal must be followed by exactly that literal (checked next).
+                if i == segments.count - 1 && !utf8.isEmpty { return nil }
+                switch capture {
+                case .layer: result.layer = value
+                case .expert: result.expert = value
+                }
+            }
+        }
+        return utf8.isEmpty ? result : nil
+    }
+
+    /// The key for concrete indices.
+    public func render(layer: Int? = nil, expert: Int? = nil) -> String {
+        var out = ""
+        for segment in segments {
+            switch segment {
+            case .literal(let text): out += text
+            case .capture(.layer): out += String(layer ?? 0)
+            case .capture(.expert): out += String(expert ?? 0)
+            case .anyTail: break
+            }
+        }
+        return out
+    }
+
+    public var description: String { template }
+}

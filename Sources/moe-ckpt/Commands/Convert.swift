@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import MoECheckpoint
+
+extension DTypeChoice: ExpressibleByArgument {}
+
+extension MoECkpt {
+    /// `moe-ckpt convert SRC DST --to LAYOUT [--format FORMAT] [--ep N] [--dtype …] [--force]`.
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert a checkpoint to another layout or format, streaming tensor by tensor.")
+
+        @Argument(help: "The source checkpoint.", completion: .file())
+        var source: String
+
+        @Argument(help: "The destination (must not exist unless --force).", completion: .file())
+        var destination: String
+
+        @Option(help: "The target layout (megatron, olmo, nemo, hf).")
+        var to: Layout
+
+        @Option(help: "The target container (torch_dist, legacy, dcp, safetensors, pt, hdf5); default per layout.")
+        var format: ContainerFormat?
+
+        @Option(help: "Expert-parallel size of the output; the expert count must divide by it.")
+        var ep: Int?
+
+        @Option(help: "Cast weights (keep, bf16, fp16, fp32); the expert bias always stays float32.")
+        var dtype: DTypeChoice = .keep
+
+        @Flag(help: "Replace DST if it exists.")
+        var force = false
+
+        @OptionGroup var sourceOptions: SourceOptions
+        @OptionGroup var routing: MoEConfigOptions
+
+        /// Prints bytes written and throughput on one terminal line.
+        static func progressPrinter(start: Date) -> @Sendable (Int, Int) -> Void {
+            return { written, total in
+                let seconds = max(Date().timeIntervalSince(start), 1e-3)
+                let megabytes = Double(written) / 1e6
+                let line = String(format: "\r%.1f / %.1f MB, %.0f MB/s", megabytes, Double(total) / 1e6, megabytes / seconds)
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        }
+
+        func validate() throws {
+            if let ep, ep < 1 { throw ValidationError("'--ep' must be at least 1") }
+        }
+
+        func run() throws {
+            let showProgress = isatty(STDERR_FILENO) != 0
+            let progress = showProgress ? Self.progressPrinter(start: Date()) : nil
+            let summary = try Converter.run(
+                ConvertOptions(
+                    source: source, destination: destination, targetLayout: to, targetFormat: format, expertParallel: ep,
+                    dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides()),
+                progress: progress)
+            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            for key in summary.unmapped { Diagnostics.warn("no \(to.rawValue) name for '\(key)'; not written") }
+            print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
+        }
+    }
+}
