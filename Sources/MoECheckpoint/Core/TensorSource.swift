@@ -9,6 +9,15 @@ public protocol TensorSource: Sendable {
     var shape: [Int] { get }
     /// Calls `body` with the tensor's dense, row-major, little-endian bytes.
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+    /// Calls `body` with the bytes in `range` only: one expert of a stacked tensor, one layer of
+    /// a layer-stacked one. Sources that can read a part without the rest override it.
+    func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+}
+
+extension TensorSource {
+    public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withBytes { all in try body(UnsafeRawBufferPointer(rebasing: all[range])) }
+    }
 }
 
 extension TensorSource {
@@ -45,6 +54,11 @@ public struct MappedTensor: TensorSource {
 
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         try file.withBytes(byteRange, body)
+    }
+
+    public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        precondition(range.upperBound <= byteRange.count, "range inside the tensor")
+        return try file.withBytes(byteRange.lowerBound + range.lowerBound..<byteRange.lowerBound + range.upperBound, body)
     }
 }
 
