@@ -71,9 +71,13 @@ public enum MoEConfigResolver {
             config = config.overridden(by: found)
             source = configSource.file
         }
-        if config.activation == nil, layout.layers.contains(where: { $0.tensor(for: .expertGate) != nil }) {
-            config.activation = .swiglu
+        let gated = layout.layers.contains { $0.tensor(for: .expertGate) != nil }
+        if let activation = config.activation, activation.isGated != gated {
+            // The tensors win over a config that says otherwise (NeMo's relu2 export keeps the
+            // host's `hidden_act: silu`): an activation we cannot trust is unknown.
+            config.activation = nil
         }
+        if config.activation == nil, gated { config.activation = .swiglu }
         if config.sharedCombine == nil, layout.layers.contains(where: \.hasSharedExpert) {
             config.sharedCombine = layout.table.layout == .olmo ? .olmo : .sum
         }
