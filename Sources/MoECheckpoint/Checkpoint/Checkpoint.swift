@@ -7,13 +7,20 @@ public enum ConfigSource: Sendable {
     case megatronArgs(file: String, fields: JSONObject)
     /// An OLMo-core experiment `config.json`.
     case olmo(file: String, config: JSONObject)
+    /// moe-ckpt's own record of the routing config, written beside the tensors of every output
+    /// (safetensors `__metadata__`, HDF5 attributes) so the config survives formats that have no
+    /// place for it.
+    case recorded(file: String, config: MoEConfig)
 
     /// The file the settings were read from.
     public var file: String {
         switch self {
-        case .hf(let file, _), .megatronArgs(let file, _), .olmo(let file, _): return file
+        case .hf(let file, _), .megatronArgs(let file, _), .olmo(let file, _), .recorded(let file, _): return file
         }
     }
+
+    /// The `__metadata__` / attribute key of the recorded config.
+    public static let recordKey = "moe_ckpt.moe_config"
 }
 
 /// How a checkpoint's files split the model.

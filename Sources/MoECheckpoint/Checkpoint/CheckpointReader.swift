@@ -79,10 +79,12 @@ public enum SafetensorsCheckpointReader: CheckpointReader {
             checkpoint = Checkpoint(
                 path: probe.path, format: .safetensors, stateDict: try shards.stateDict(),
                 files: shards.shards.map(\.path) + (shards.indexPath.map { [$0] } ?? []))
+            if let first = shards.shards.first { checkpoint.configSources += try recordedConfig(first) }
         } else {
             folder = (probe.path as NSString).deletingLastPathComponent
             let file = try SafetensorsFile(path: probe.path)
             checkpoint = Checkpoint(path: probe.path, format: .safetensors, stateDict: try StateDict(file.entries()), files: [probe.path])
+            checkpoint.configSources += try recordedConfig(file)
         }
         let configPath = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent("config.json")
         if FileManager.default.fileExists(atPath: configPath) {
@@ -90,5 +92,15 @@ public enum SafetensorsCheckpointReader: CheckpointReader {
             checkpoint.files.append(configPath)
         }
         return checkpoint
+    }
+
+    /// The routing config moe-ckpt recorded in the header's `__metadata__`, if any.
+    static func recordedConfig(_ file: SafetensorsFile) throws -> [ConfigSource] {
+        guard let text = file.header.metadata.first(where: { $0.key == ConfigSource.recordKey })?.value else { return [] }
+        do {
+            return [.recorded(file: file.path, config: try MoEConfig(json: text))]
+        } catch {
+            throw ConfigError.invalid(file: file.path, path: "__metadata__.\(ConfigSource.recordKey)", reason: "not a routing config")
+        }
     }
 }

@@ -12,6 +12,10 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case incompleteExperts(path: String, problems: [String])
     /// A cast the target cannot take.
     case invalidCast(key: String, from: DType, to: DType)
+    /// Canonical tensors that must share one native tensor have different dtypes.
+    case mixedDTypes(key: String, dtypes: [String])
+    /// The target layout has no row for a canonical tensor the source holds.
+    case noTargetRow(layout: String, what: String)
 
     public var description: String {
         switch self {
@@ -28,6 +32,10 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): incomplete MoE experts (\(problems.count) problem\(problems.count == 1 ? "" : "s")): \(shown)\(problems.count > 20 ? "; …" : "")"
         case .invalidCast(let key, let from, let to):
             return "tensor '\(key)': cannot cast \(from.rawValue) to \(to.rawValue)"
+        case .mixedDTypes(let key, let dtypes):
+            return "\(key): parts of one tensor have different dtypes (\(dtypes.joined(separator: ", ")))"
+        case .noTargetRow(let layout, let what):
+            return "layout \(layout) has no key for \(what); it would be lost"
         }
     }
 }

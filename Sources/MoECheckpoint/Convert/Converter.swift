@@ -63,23 +63,20 @@ public enum Converter {
         guard let writer = CheckpointWriters.writer(for: format) else {
             throw ConvertError.unsupportedTarget(layout: options.targetLayout, format: format, reason: "no \(format.rawValue) writer in this build")
         }
-        guard options.targetLayout == resolved.table.layout else {
-            throw ConvertError.unsupportedTarget(
-                layout: options.targetLayout, format: format,
-                reason: "the source is \(resolved.table.layout.rawValue); conversion between layouts goes through the canonical model, which this build does not have yet")
-        }
         let ep = options.expertParallel ?? checkpoint.parallelism.expertParallel
         for layer in resolved.layers where layer.dims.numExperts % ep != 0 {
             throw ConvertError.expertParallelMismatch(experts: layer.dims.numExperts, ep: ep, layer: layer.layer)
         }
         let (metadata, _) = MoEConfigResolver.fromMetadata(checkpoint, layout: resolved)
-        let stateDict = try cast(checkpoint.stateDict, to: options.dtype, layout: resolved)
+        let moe = metadata.overridden(by: options.overrides)
+        let (native, table, unmapped) = try targetStateDict(checkpoint, resolved: resolved, moe: moe, layout: options.targetLayout, format: format)
+        let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
         let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = checkpoint.parallelism
         parallelism.expertParallel = ep
         let request = WriteRequest(
-            layout: options.targetLayout, table: resolved.table, stateDict: stateDict, parallelism: parallelism,
-            moe: metadata.overridden(by: options.overrides), sourceConfig: checkpoint.configSources,
+            layout: options.targetLayout, table: table, stateDict: stateDict, parallelism: parallelism,
+            moe: moe, sourceConfig: checkpoint.configSources,
             singleFile: writer.writesSingleFile || Self.namesSingleFile(options.destination, format: format),
             progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) })
         do {
@@ -89,7 +86,30 @@ public enum Converter {
             output.discard()
             throw error
         }
-        return ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: [])
+        return ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: unmapped)
+    }
+
+    /// The target's state dict: the source unchanged for the same layout; otherwise the canonical
+    /// model rendered through the target table, plus the non-MoE tensors the target has names for.
+    static func targetStateDict(
+        _ checkpoint: Checkpoint, resolved: ResolvedLayout, moe: MoEConfig, layout: Layout, format: ContainerFormat
+    ) throws -> (StateDict, LayoutTable, [String]) {
+        let model = try CanonicalModel(resolved, stateDict: checkpoint.stateDict, config: moe)
+        let table = TargetLayout.table(for: layout, format: format, model: model)
+        if table.name == resolved.table.name {
+            return (checkpoint.stateDict, table, [])
+        }
+        let moeEntries = try TargetLayout.render(model, into: table)
+        let (others, unmapped) = NonMoETable.translate(model.otherTensors, from: resolved.table.layout, to: layout)
+        var stateDict = StateDict()
+        // Keep the source's order: non-MoE tensors first, then each MoE layer's tensors.
+        for entry in others + moeEntries { try stateDict.add(entry) }
+        return (stateDict, table, unmapped)
+    }
+
+    /// Keys of the target that hold the expert bias.
+    static func biasKeys(_ stateDict: StateDict, table: LayoutTable) -> Set<String> {
+        Set(stateDict.keys.filter { key in table.match(key)?.rule.parts == [.expertBias] })
     }
 
     /// Whether a destination path names one file for a folder-or-file format.
@@ -99,9 +119,8 @@ public enum Converter {
 
     /// Applies `--dtype` to float weights. The expert bias and norm weights the frameworks keep in
     /// float32 (`mapping-facts.md` quirk 5) are never cast.
-    static func cast(_ stateDict: StateDict, to choice: DTypeChoice, layout: ResolvedLayout) throws -> StateDict {
+    static func cast(_ stateDict: StateDict, to choice: DTypeChoice, biasKeys: Set<String>) throws -> StateDict {
         guard let target = choice.dtype else { return stateDict }
-        let biasKeys = Set(layout.layers.flatMap { $0.tensors(for: .expertBias).map(\.key) })
         var out = StateDict()
         for entry in stateDict.entries {
             let keepFloat32 = biasKeys.contains(entry.key) || (entry.dtype == .float32 && isNormWeight(entry.key))

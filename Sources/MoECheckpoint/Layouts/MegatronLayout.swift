@@ -6,9 +6,11 @@
 public enum MegatronLayout {
     /// Which expert module wrote the keys.
     public enum ExpertClass: String, Sendable, CaseIterable {
-        /// `SequentialMLP`: `experts.local_experts.{i}.linear_fc{1,2}.weight` (legacy) or
-        /// `experts.experts.linear_fc{1,2}.weight` with an expert axis (torch_dist).
+        /// `SequentialMLP` in a legacy file: `experts.local_experts.{i}.linear_fc{1,2}.weight`.
         case sequential
+        /// `SequentialMLP` as torch_dist names it: `experts.experts.linear_fc{1,2}.weight` with an
+        /// expert axis (`[E, 2F, D]` per layer; layer-stacked when the layers are homogeneous).
+        case distributed
         /// Legacy `GroupedMLP`: `experts.weight1` `[D, E·2F]` (memory `[E, D, 2F]`), `weight2` `[E·F, D]`.
         case grouped
         /// `TEGroupedMLP`: `experts.linear_fc1.weight{i}`, `experts.linear_fc2.weight{i}`.
@@ -19,7 +21,7 @@ public enum MegatronLayout {
     public static let tables: [LayoutTable] = {
         var tables: [LayoutTable] = []
         for layers in [MappingRule.LayerPacking.perKey, .stacked] {
-            for experts in ExpertClass.allCases where layers == .perKey || experts == .sequential {
+            for experts in ExpertClass.allCases where layers == .perKey || experts == .distributed {
                 for glu in [true, false] {
                     tables.append(table(experts: experts, glu: glu, layers: layers))
                 }
@@ -47,16 +49,13 @@ public enum MegatronLayout {
                 MappingRule(KeyPattern(p + "experts.local_experts.{expert}.linear_fc2.weight"), [.expertDown], provenance: source),
             ]
             ignored += extraStates(p + "experts.local_experts.{expert}.")
-            // Non-homogeneous torch_dist (moe_layer_freq list) keeps per-layer keys but stacks experts.
-            rules += [
-                MappingRule(KeyPattern(p + "experts.experts.linear_fc1.weight"), fc1, join: join, experts: .stacked, provenance: source),
-                MappingRule(KeyPattern(p + "experts.experts.linear_fc2.weight"), [.expertDown], experts: .stacked, provenance: source),
-            ]
-            ignored += extraStates(p + "experts.experts.")
         case (.sequential, true):
+            preconditionFailure("legacy files never stack layers")
+        case (.distributed, _):
+            // Layer-stacked for homogeneous models; per-layer keys when `moe_layer_freq` is a list.
             rules += [
-                MappingRule(KeyPattern(p + "experts.experts.linear_fc1.weight"), fc1, join: join, experts: .stacked, layers: .stacked, provenance: source),
-                MappingRule(KeyPattern(p + "experts.experts.linear_fc2.weight"), [.expertDown], experts: .stacked, layers: .stacked, provenance: source),
+                MappingRule(KeyPattern(p + "experts.experts.linear_fc1.weight"), fc1, join: join, experts: .stacked, layers: layers, provenance: source),
+                MappingRule(KeyPattern(p + "experts.experts.linear_fc2.weight"), [.expertDown], experts: .stacked, layers: layers, provenance: source),
             ]
             ignored += extraStates(p + "experts.experts.")
         case (.grouped, _):

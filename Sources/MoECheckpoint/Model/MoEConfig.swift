@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a router turns logits into scores.
 public enum ScoreFunction: String, Sendable, Codable, CaseIterable {
     case softmax
@@ -76,6 +78,11 @@ public struct MoEConfig: Codable, Equatable, Sendable {
             groupTopK: overrides.groupTopK ?? groupTopK,
             activation: overrides.activation ?? activation,
             sharedCombine: overrides.sharedCombine ?? sharedCombine)
+    }
+
+    /// Parses the compact JSON written by `json` (the recorded config).
+    public init(json text: String) throws {
+        self = try JSONDecoder().decode(MoEConfig.self, from: Data(text.utf8))
     }
 
     /// The `moe` object of `inspect --json`, in `cli.md`'s field order.

@@ -57,7 +57,10 @@ extension MoECkpt {
                     dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides()),
                 progress: progress)
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
-            for key in summary.unmapped { Diagnostics.warn("no \(to.rawValue) name for '\(key)'; not written") }
+            if !summary.unmapped.isEmpty {
+                let shown = summary.unmapped.prefix(12).joined(separator: ", ")
+                Diagnostics.warn("\(summary.unmapped.count) non-MoE tensor(s) have no \(to.rawValue) name and were not written: \(shown)\(summary.unmapped.count > 12 ? ", …" : "")")
+            }
             print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
         }
     }

@@ -10,8 +10,11 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
 
     public static func write(_ request: WriteRequest, to path: String) throws {
         let items = request.stateDict.entries.map { (name: $0.key, source: $0.source) }
+        // "format: pt" is what transformers expects; the routing config rides along so that
+        // `inspect` of the output shows what `inspect` of the source showed.
+        let metadata = [("format", "pt"), (ConfigSource.recordKey, JSONWriter.compact(request.moe.json))]
         if request.singleFile {
-            try SafetensorsWriter.write(items, to: path)
+            try SafetensorsWriter.write(items, metadata: metadata, to: path)
             request.progress?.advance(by: request.stateDict.totalBytes)
             return
         }
@@ -29,7 +32,7 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
         var weightMap: [(key: String, value: JSONValue)] = []
         for (index, shard) in shards.enumerated() {
             let name = String(format: "model-%05d-of-%05d.safetensors", index + 1, shards.count)
-            try SafetensorsWriter.write(shard, to: (path as NSString).appendingPathComponent(name))
+            try SafetensorsWriter.write(shard, metadata: metadata, to: (path as NSString).appendingPathComponent(name))
             weightMap += shard.map { ($0.name, JSONValue.string(name)) }
             request.progress?.advance(by: shard.reduce(0) { $0 + $1.source.byteCount })
         }
@@ -39,11 +42,14 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
             ("weight_map", .object(JSONObject(weightMap))),
         ]))
         try OutputFile.write(Array((JSONWriter.pretty(index) + "\n").utf8), to: (path as NSString).appendingPathComponent(SafetensorsFolder.indexName))
-        for case .hf(let file, _) in request.sourceConfig where request.layout == .hf {
-            // Same-layout HF → HF keeps the source's config.json byte for byte.
-            let bytes = try MappedFile(path: file).withAllBytes { Array($0) }
-            try OutputFile.write(bytes, to: (path as NSString).appendingPathComponent("config.json"))
-            break
+        guard request.layout == .hf, let family = request.table.flatMap({ HFLayout.Family(rawValue: $0.variant) }) else { return }
+        let configPath = (path as NSString).appendingPathComponent("config.json")
+        for case .hf(let file, let config) in request.sourceConfig where config.modelType == family.rawValue {
+            // HF → HF in the same family keeps the source's config.json byte for byte.
+            try OutputFile.write(try MappedFile(path: file).withAllBytes { Array($0) }, to: configPath)
+            return
         }
+        let config = HFConfigBuilder.make(family: family, stateDict: request.stateDict, moe: request.moe, sourceConfig: request.sourceConfig)
+        try OutputFile.write(Array((JSONWriter.pretty(.object(config)) + "\n").utf8), to: configPath)
     }
 }

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+@testable import MoECheckpoint
+
+/// Cross-layout conversions checked against what the real libraries wrote, tensor for tensor.
+@Suite("conversion between layouts")
+struct ConvertMatrixTests {
+    struct Pair: CustomStringConvertible, Sendable {
+        let caseName: String
+        let hf: String
+        let native: String
+        var description: String { caseName }
+    }
+
+    /// Every case that has both NeMo exports (HF per-expert and native grouped).
+    static let pairs: [Pair] = [TestSupport.projectFixtures, TestSupport.sharedFixtures].flatMap { root in
+        FixtureInspectTests.cases(root).compactMap { name -> Pair? in
+            let base = root.appendingPathComponent(name).appendingPathComponent("nemo_automodel")
+            let hf = base.appendingPathComponent("hf/epoch_0_step_1/model/consolidated").path
+            let native = base.appendingPathComponent("native/model.safetensors").path
+            guard FileManager.default.fileExists(atPath: hf), FileManager.default.fileExists(atPath: native) else { return nil }
+            return Pair(caseName: "\(root.lastPathComponent)/\(name)", hf: hf, native: native)
+        }
+    }
+
+    func convert(_ source: String, to layout: Layout, format: ContainerFormat = .safetensors, file: Bool = true) throws -> String {
+        let dir = try TestSupport.temporaryDirectory()
+        let destination = dir.appendingPathComponent(file ? "out.safetensors" : "out").path
+        _ = try Converter.run(ConvertOptions(source: source, destination: destination, targetLayout: layout, targetFormat: format))
+        return destination
+    }
+
+    /// Every tensor of `expected` is in `found` with the same dtype, shape and bytes.
+    func expectSameTensors(_ found: StateDict, _ expected: StateDict, _ context: String) throws {
+        #expect(Set(found.keys) == Set(expected.keys), "\(context): keys differ: \(Set(found.keys).symmetricDifference(expected.keys).sorted().prefix(6))")
+        for entry in expected.entries {
+            guard let other = found[entry.key] else { continue }
+            #expect(other.dtype == entry.dtype && other.shape == entry.shape, "\(context): \(entry.key)")
+            #expect(try other.source.bytes() == entry.source.bytes(), "\(context): bytes of \(entry.key)")
+        }
+    }
+
+    @Test("NeMo native converted to HF equals NeMo's own HF export", arguments: pairs)
+    func nativeToHF(pair: Pair) throws {
+        let out = try convert(pair.native, to: .hf, file: false)
+        try expectSameTensors(try CheckpointReaders.open(out).stateDict, try CheckpointReaders.open(pair.hf).stateDict, pair.caseName)
+    }
+
+    @Test("NeMo's HF export converted to the native layout equals NeMo's own native state dict", arguments: pairs)
+    func hfToNative(pair: Pair) throws {
+        let out = try convert(pair.hf, to: .nemo)
+        try expectSameTensors(try CheckpointReaders.open(out).stateDict, try CheckpointReaders.open(pair.native).stateDict, pair.caseName)
+    }
+
+    @Test("A → B → A is bit-identical through every other layout", arguments: pairs)
+    func roundTrips(pair: Pair) throws {
+        let original = try CheckpointReaders.open(pair.hf)
+        let gatedShared = try LayoutCatalog.detect(original).layers.contains { $0.tensor(for: .sharedExpertGate) != nil }
+        for middle in [Layout.megatron, .olmo, .nemo] {
+            if middle == .olmo && gatedShared {
+                // OLMo-core has no shared-expert gate: the conversion must refuse, not drop it.
+                #expect(throws: ConvertError.self) { try convert(pair.hf, to: .olmo) }
+                continue
+            }
+            let there = try convert(pair.hf, to: middle)
+            let back = try convert(there, to: .hf, file: false)
+            let result = try CheckpointReaders.open(back).stateDict
+            // Non-MoE tensors without a name in the middle layout are reported and dropped; every
+            // MoE tensor and every carried tensor must come back bit for bit.
+            let resolved = try LayoutCatalog.detect(original)
+            let moeKeys = Set(resolved.layers.flatMap { $0.tensors.map(\.key) })
+            for key in moeKeys {
+                let expected = try #require(original.stateDict[key])
+                let found = try #require(result[key], "\(pair.caseName) via \(middle): \(key) missing")
+                #expect(try found.source.bytes() == expected.source.bytes(), "\(pair.caseName) via \(middle): \(key)")
+            }
+            for entry in result.entries {
+                #expect(try entry.source.bytes() == original.stateDict[entry.key]?.source.bytes(), "\(pair.caseName) via \(middle): \(entry.key)")
+            }
+        }
+    }
+
+    @Test("an incomplete source fails with the list of missing experts")
+    func incompleteSource() throws {
+        let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("softmax_top2_renorm") })
+        let source = try CheckpointReaders.open(pair.hf)
+        let dir = try TestSupport.temporaryDirectory()
+        let broken = dir.appendingPathComponent("broken.safetensors").path
+        let kept = source.stateDict.entries.filter { !$0.key.contains("experts.3.up_proj") && !$0.key.contains("experts.5.") }
+        try SafetensorsWriter.write(kept.map { ($0.key, $0.source) }, to: broken)
+        let run = try TestSupport.run(["convert", broken, dir.appendingPathComponent("out").path, "--to", "nemo"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("up missing for experts 3, 5"), "\(run.stderr)")
+        #expect(run.stderr.contains("gate missing for experts 5"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+
+    @Test("routing settings survive a conversion into a layout whose files carry none")
+    func routingSurvives() throws {
+        let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("sigmoid_bias_top2_scale1") })
+        let before = try InspectReport(checkpoint: try CheckpointReaders.open(pair.hf)).moe
+        let native = try convert(pair.hf, to: .nemo)
+        let after = try InspectReport(checkpoint: try CheckpointReaders.open(native)).moe
+        #expect(after == before)
+        let hfAgain = try convert(native, to: .hf, file: false)
+        #expect(try InspectReport(checkpoint: try CheckpointReaders.open(hfAgain)).moe == before)
+    }
+}
