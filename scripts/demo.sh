@@ -1,25 +1,19 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds moe-ckpt, and runs the main job on samples/:
-# inspect every sample checkpoint, then convert it and inspect the result.
+# Installs what is missing, builds moe-ckpt, and runs the main job on samples/ (see samples/README.md):
+# inspect the real checkpoints, convert them between layouts, and inspect the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product moe-ckpt
 bin=.build/release/moe-ckpt
 out=$(mktemp -d "${TMPDIR:-/tmp}/moe-ckpt-demo.XXXXXX")
-for sample in samples/*/; do
-    sample=${sample%/}
-    [ -f "$sample/demo.conf" ] || continue
-    # demo.conf names the checkpoint path and the conversion to run: CHECKPOINT=…, TO=…, FORMAT=…, EXTRA=…
-    CHECKPOINT= TO= FORMAT= EXTRA=
-    . "$sample/demo.conf"
-    echo "== inspect $sample/$CHECKPOINT"
-    "$bin" inspect "$sample/$CHECKPOINT"
-    dst="$out/$(basename "$sample")-$TO${FORMAT:+-$FORMAT}"
-    echo "== convert → $dst (--to $TO ${FORMAT:+--format $FORMAT} $EXTRA)"
-    # shellcheck disable=SC2086
-    "$bin" convert "$sample/$CHECKPOINT" "$dst" --to "$TO" ${FORMAT:+--format "$FORMAT"} $EXTRA
-    "$bin" inspect "$dst"
-    echo
-done
+
+step() { echo; echo "\$ moe-ckpt $*"; "$bin" "$@"; }
+
+step inspect samples/nemo_hf
+step convert samples/nemo_hf "$out/nemo_native.safetensors" --to nemo
+step inspect "$out/nemo_native.safetensors"
+step convert samples/nemo_hf "$out/megatron.safetensors" --to megatron --format safetensors --dtype bf16
+step inspect --json "$out/megatron.safetensors"
+echo
 echo "outputs in $out"
