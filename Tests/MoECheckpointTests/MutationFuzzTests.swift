@@ -52,7 +52,7 @@ struct MutationFuzzTests {
     func smoke(target: FuzzTarget) {
         var generator = SeededGenerator(seed: 1234)
         let seeds = Self.seeds(for: target)
-        let iterations = target == .safetensorsIndex ? 200 : 2000
+        let iterations = target == .safetensorsIndex ? 100 : 600
         for i in 0..<iterations {
             guard let seed = seeds.isEmpty ? [] : seeds[i % seeds.count] as [UInt8]? else { continue }
             var input = seed
