@@ -27,6 +27,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Synthetic checkpoints for scripts/bench.
+        .executableTarget(name: "BenchSynth", dependencies: ["MoECheckpoint"]),
         // libFuzzer harness over every parser; see scripts/fuzz/run.sh.
         .executableTarget(name: "FuzzParsers", dependencies: ["MoECheckpoint"]),
         .testTarget(

@@ -15,33 +15,47 @@ public final class MappedFile: @unchecked Sendable {
     /// Size of the file when it was mapped.
     public let size: Int
     private let base: UnsafeRawPointer?
+    /// Kept open so unchanged tensors can be copied in the kernel (`copy_file_range`) without
+    /// ever mapping their pages into this process.
+    let descriptor: Int32
 
     /// Maps `path` read-only. Empty files are valid and map to an empty buffer.
     public init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError.errno(path: path, call: "open") }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileError.errno(path: path, call: "fstat") }
+        guard fstat(fd, &info) == 0 else {
+            let error = FileError.errno(path: path, call: "fstat")
+            close(fd)
+            throw error
+        }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
             throw FileError.systemCall(path: path, call: "open", reason: "not a regular file")
         }
         guard info.st_size >= 0, info.st_size <= Int64(Int.max / 2) else {
+            close(fd)
             throw FileError.tooLarge(path: path, size: UInt64(max(info.st_size, 0)))
         }
         size = Int(info.st_size)
+        descriptor = fd
         if size == 0 {
             base = nil
             return
         }
         let pointer = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let pointer, pointer != MAP_FAILED else { throw FileError.errno(path: path, call: "mmap") }
+        guard let pointer, pointer != MAP_FAILED else {
+            let error = FileError.errno(path: path, call: "mmap")
+            close(fd)
+            throw error
+        }
         base = UnsafeRawPointer(pointer)
     }
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+        close(descriptor)
     }
 
     /// Calls `body` with the bytes in `range`, which must lie inside the file (callers check

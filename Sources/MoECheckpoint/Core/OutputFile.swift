@@ -1,3 +1,5 @@
+import CSystemShims
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -52,9 +54,36 @@ public final class OutputFile {
         try write(Array(text.utf8))
     }
 
-    /// Streams one tensor's bytes.
+    /// Streams one tensor's bytes, in the kernel when the source is a file range.
     public func write(_ source: any TensorSource) throws {
-        try source.withBytes { try write($0) }
+        try source.write(to: self)
+    }
+
+    /// Copies `range` of `file` to the end of this file with `copy_file_range`, so the bytes
+    /// never enter this process; falls back to writing from the mapping where the kernel
+    /// refuses (another filesystem, an old kernel).
+    public func copy(from file: MappedFile, range: Range<Int>) throws {
+        var sourceOffset = Int64(range.lowerBound)
+        var remaining = range.count
+        while remaining > 0 {
+            var targetOffset = Int64(position)
+            let copied = csys_copy_file_range(file.descriptor, &sourceOffset, fd, &targetOffset, min(remaining, 1 << 30))
+            if copied < 0 {
+                if errno == EINTR { continue }
+                if errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL {
+                    let done = range.count - remaining
+                    try file.withBytes(range.lowerBound + done..<range.upperBound) { try write($0) }
+                    file.release(range)
+                    return
+                }
+                throw FileError.errno(path: path, call: "copy_file_range")
+            }
+            if copied == 0 { throw FileError.shortWrite(path: path, expected: range.count, written: range.count - remaining) }
+            remaining -= copied
+            position += copied
+            // copy_file_range does not move the descriptor's own offset: keep later writes after it.
+            lseek(fd, off_t(position), SEEK_SET)
+        }
     }
 
     /// Flushes to disk and closes; the first error wins.

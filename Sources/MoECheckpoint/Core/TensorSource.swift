@@ -12,12 +12,26 @@ public protocol TensorSource: Sendable {
     /// Calls `body` with the bytes in `range` only: one expert of a stacked tensor, one layer of
     /// a layer-stacked one. Sources that can read a part without the rest override it.
     func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+    /// Appends the tensor's bytes to `output`. Mapped sources override it with an in-kernel copy.
+    func write(to output: OutputFile) throws
+    /// Drops cached pages of `range` once a writer is done with them, so resident memory stays
+    /// bounded while a conversion streams through files larger than RAM.
+    func evict(_ range: Range<Int>)
 }
 
 extension TensorSource {
     public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         try withBytes { all in try body(UnsafeRawBufferPointer(rebasing: all[range])) }
     }
+
+    public func write(to output: OutputFile) throws {
+        try withBytes { try output.write($0) }
+    }
+
+    public func evict(_ range: Range<Int>) {}
+
+    /// Drops every cached page of the tensor.
+    public func evict() { evict(0..<byteCount) }
 }
 
 extension TensorSource {
@@ -59,6 +73,14 @@ public struct MappedTensor: TensorSource {
     public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         precondition(range.upperBound <= byteRange.count, "range inside the tensor")
         return try file.withBytes(byteRange.lowerBound + range.lowerBound..<byteRange.lowerBound + range.upperBound, body)
+    }
+
+    public func write(to output: OutputFile) throws {
+        try output.copy(from: file, range: byteRange)
+    }
+
+    public func evict(_ range: Range<Int>) {
+        file.release(byteRange.lowerBound + range.lowerBound..<byteRange.lowerBound + range.upperBound)
     }
 }
 
@@ -106,6 +128,7 @@ public struct CastTensor: TensorSource {
 
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         if base.dtype == dtype { return try base.withBytes(body) }
+        defer { base.evict() }
         let out = try base.withBytes { src -> [UInt8] in
             var out = [UInt8](repeating: 0, count: src.count / base.dtype.byteSize * dtype.byteSize)
             try out.withUnsafeMutableBytes { try DTypeConversion.convert(src, from: base.dtype, into: $0, to: dtype) }

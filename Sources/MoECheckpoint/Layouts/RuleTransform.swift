@@ -1,7 +1,8 @@
 /// The byte-level meaning of a `MappingRule`, in both directions.
 ///
 /// Everything moves whole elements as bytes, so no value is ever rounded: a conversion that
-/// changes only the layout is bit-exact whatever the dtype.
+/// changes only the layout is bit-exact whatever the dtype. Both directions write straight into
+/// the destination (no intermediate joined matrix), with cache-blocked transposes.
 public enum RuleTransform {
     /// Rows and columns of one unit as joined (before any transpose): `[2F, D]` for `[G; U]`.
     static func joinedMatrix(_ rule: MappingRule, dims: [Dim: Int]) -> (rows: Int, cols: Int) {
@@ -20,88 +21,135 @@ public enum RuleTransform {
         return start..<start + unitBytes
     }
 
-    /// Transposes a row-major `[rows, cols]` matrix of `elementSize`-byte elements.
-    static func transpose(_ input: UnsafeRawBufferPointer, rows: Int, cols: Int, elementSize: Int, into output: UnsafeMutableRawBufferPointer) {
-        switch elementSize {
-        case 4: transposeTyped(input, rows, cols, output, UInt32.self)
-        case 2: transposeTyped(input, rows, cols, output, UInt16.self)
-        case 1: transposeTyped(input, rows, cols, output, UInt8.self)
-        case 8: transposeTyped(input, rows, cols, output, UInt64.self)
-        default: preconditionFailure("unsupported element size")
-        }
+    /// Row `r` of part `part` sits at this row of the joined matrix.
+    @inline(__always)
+    static func joinedRow(_ rule: MappingRule, part: Int, row: Int, partRows: Int) -> Int {
+        rule.join == .interleaveRows ? 2 * row + part : part * partRows + row
     }
 
-    private static func transposeTyped<T: FixedWidthInteger>(
-        _ input: UnsafeRawBufferPointer, _ rows: Int, _ cols: Int, _ output: UnsafeMutableRawBufferPointer, _: T.Type
-    ) {
-        let size = MemoryLayout<T>.size
-        // Blocked so both sides stay in cache for large experts.
-        let block = 32
-        for r0 in stride(from: 0, to: rows, by: block) {
-            for c0 in stride(from: 0, to: cols, by: block) {
-                for r in r0..<min(r0 + block, rows) {
-                    for c in c0..<min(c0 + block, cols) {
-                        let value = input.loadUnaligned(fromByteOffset: (r * cols + c) * size, as: T.self)
-                        output.storeBytes(of: value, toByteOffset: (c * rows + r) * size, as: T.self)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Reads canonical `role` of one unit out of the unit's native bytes.
-    static func extract(
-        _ rule: MappingRule, role: TensorRole, unit: UnsafeRawBufferPointer, dims: [Dim: Int], elementSize: Int
-    ) -> [UInt8] {
+    /// Reads canonical `role` (`[rows/parts, cols]`) of one unit out of the unit's native bytes.
+    static func extract(_ rule: MappingRule, role: TensorRole, unit: UnsafeRawBufferPointer, dims: [Dim: Int], elementSize: Int) -> [UInt8] {
         let (rows, cols) = joinedMatrix(rule, dims: dims)
-        var joined = [UInt8](repeating: 0, count: rows * cols * elementSize)
-        joined.withUnsafeMutableBytes { out in
+        let part = rule.parts.firstIndex(of: role) ?? 0
+        let partRows = rows / rule.parts.count
+        var result = [UInt8](repeating: 0, count: partRows * cols * elementSize)
+        result.withUnsafeMutableBytes { out in
             if rule.transposed {
-                transpose(unit, rows: cols, cols: rows, elementSize: elementSize, into: out)
+                // Stored [cols, rows]: part rows are columns of the stored matrix.
+                if rule.join == .interleaveRows {
+                    for r in 0..<partRows {
+                        copyColumn(unit, storedCols: rows, column: joinedRow(rule, part: part, row: r, partRows: partRows), count: cols,
+                                   into: out, offset: r * cols, elementSize: elementSize)
+                    }
+                } else {
+                    Transpose.run(
+                        from: unit.baseAddress!.advanced(by: part * partRows * elementSize), rows: cols, cols: partRows, sourceStride: rows,
+                        to: out.baseAddress!, targetStride: cols, elementSize: elementSize)
+                }
             } else {
-                out.copyMemory(from: unit)
-            }
-        }
-        guard rule.parts.count == 2, let part = rule.parts.firstIndex(of: role) else { return joined }
-        let rowBytes = cols * elementSize
-        let half = rows / 2
-        var result = [UInt8](repeating: 0, count: half * rowBytes)
-        joined.withUnsafeBytes { src in
-            result.withUnsafeMutableBytes { dst in
-                for r in 0..<half {
-                    let from = rule.join == .interleaveRows ? (2 * r + part) : (part * half + r)
-                    dst.baseAddress!.advanced(by: r * rowBytes).copyMemory(from: src.baseAddress!.advanced(by: from * rowBytes), byteCount: rowBytes)
+                let rowBytes = cols * elementSize
+                for r in 0..<partRows {
+                    let from = joinedRow(rule, part: part, row: r, partRows: partRows)
+                    out.baseAddress!.advanced(by: r * rowBytes).copyMemory(from: unit.baseAddress!.advanced(by: from * rowBytes), byteCount: rowBytes)
                 }
             }
         }
         return result
     }
 
-    /// Builds one unit's native bytes from its canonical parts (each `[rows/parts, cols]`).
-    static func assemble(_ rule: MappingRule, parts: [[UInt8]], dims: [Dim: Int], elementSize: Int) -> [UInt8] {
+    /// Writes one unit's native bytes into `target` from its canonical parts (each `[rows/parts, cols]`).
+    static func assemble(_ rule: MappingRule, parts: [UnsafeRawBufferPointer], dims: [Dim: Int], elementSize: Int, into target: UnsafeMutableRawBufferPointer) {
         let (rows, cols) = joinedMatrix(rule, dims: dims)
-        let rowBytes = cols * elementSize
-        var joined = [UInt8](repeating: 0, count: rows * rowBytes)
-        if parts.count == 1 {
-            joined = parts[0]
-        } else {
-            let half = rows / 2
-            joined.withUnsafeMutableBytes { dst in
-                for (p, part) in parts.enumerated() {
-                    part.withUnsafeBytes { src in
-                        for r in 0..<half {
-                            let to = rule.join == .interleaveRows ? (2 * r + p) : (p * half + r)
-                            dst.baseAddress!.advanced(by: to * rowBytes).copyMemory(from: src.baseAddress!.advanced(by: r * rowBytes), byteCount: rowBytes)
+        let partRows = rows / parts.count
+        for (p, part) in parts.enumerated() {
+            if rule.transposed {
+                if rule.join == .interleaveRows {
+                    for r in 0..<partRows {
+                        let column = joinedRow(rule, part: p, row: r, partRows: partRows)
+                        for c in 0..<cols {
+                            target.baseAddress!.advanced(by: (c * rows + column) * elementSize)
+                                .copyMemory(from: part.baseAddress!.advanced(by: (r * cols + c) * elementSize), byteCount: elementSize)
                         }
                     }
+                } else {
+                    // Part [partRows, cols] becomes columns [p·partRows, (p+1)·partRows) of the stored [cols, rows].
+                    Transpose.run(
+                        from: part.baseAddress!, rows: partRows, cols: cols, sourceStride: cols,
+                        to: target.baseAddress!.advanced(by: p * partRows * elementSize), targetStride: rows, elementSize: elementSize)
                 }
+            } else if rule.join == .interleaveRows {
+                let rowBytes = cols * elementSize
+                for r in 0..<partRows {
+                    target.baseAddress!.advanced(by: joinedRow(rule, part: p, row: r, partRows: partRows) * rowBytes)
+                        .copyMemory(from: part.baseAddress!.advanced(by: r * rowBytes), byteCount: rowBytes)
+                }
+            } else {
+                let bytes = partRows * cols * elementSize
+                target.baseAddress!.advanced(by: p * bytes).copyMemory(from: part.baseAddress!, byteCount: bytes)
             }
         }
-        guard rule.transposed else { return joined }
-        var out = [UInt8](repeating: 0, count: joined.count)
-        joined.withUnsafeBytes { src in
-            out.withUnsafeMutableBytes { dst in transpose(src, rows: rows, cols: cols, elementSize: elementSize, into: dst) }
+    }
+
+    /// Convenience for tests: assembles into a new array.
+    static func assemble(_ rule: MappingRule, parts: [[UInt8]], dims: [Dim: Int], elementSize: Int) -> [UInt8] {
+        let (rows, cols) = joinedMatrix(rule, dims: dims)
+        var out = [UInt8](repeating: 0, count: rows * cols * elementSize)
+        func withAll(_ index: Int, _ pointers: [UnsafeRawBufferPointer], _ body: ([UnsafeRawBufferPointer]) -> Void) {
+            if index == parts.count { return body(pointers) }
+            parts[index].withUnsafeBytes { withAll(index + 1, pointers + [$0], body) }
         }
+        withAll(0, []) { pointers in out.withUnsafeMutableBytes { assemble(rule, parts: pointers, dims: dims, elementSize: elementSize, into: $0) } }
         return out
+    }
+
+    private static func copyColumn(
+        _ source: UnsafeRawBufferPointer, storedCols: Int, column: Int, count: Int, into out: UnsafeMutableRawBufferPointer, offset: Int, elementSize: Int
+    ) {
+        for c in 0..<count {
+            out.baseAddress!.advanced(by: (offset + c) * elementSize)
+                .copyMemory(from: source.baseAddress!.advanced(by: (c * storedCols + column) * elementSize), byteCount: elementSize)
+        }
+    }
+}
+
+/// Cache-blocked strided transposes of 1-, 2-, 4- and 8-byte elements.
+enum Transpose {
+    /// Writes the transpose of the `[rows, cols]` matrix at `from` (row stride `sourceStride`
+    /// elements) to `to` as `[cols, rows]` (row stride `targetStride` elements).
+    static func run(
+        from: UnsafeRawPointer, rows: Int, cols: Int, sourceStride: Int, to: UnsafeMutableRawPointer, targetStride: Int, elementSize: Int
+    ) {
+        switch elementSize {
+        case 2: typed(from, rows, cols, sourceStride, to, targetStride, UInt16.self)
+        case 4: typed(from, rows, cols, sourceStride, to, targetStride, UInt32.self)
+        case 1: typed(from, rows, cols, sourceStride, to, targetStride, UInt8.self)
+        case 8: typed(from, rows, cols, sourceStride, to, targetStride, UInt64.self)
+        default: preconditionFailure("unsupported element size \(elementSize)")
+        }
+    }
+
+    @inline(__always)
+    private static func typed<T: FixedWidthInteger>(
+        _ from: UnsafeRawPointer, _ rows: Int, _ cols: Int, _ sourceStride: Int, _ to: UnsafeMutableRawPointer, _ targetStride: Int, _: T.Type
+    ) {
+        let size = MemoryLayout<T>.size
+        let block = 64
+        var r0 = 0
+        while r0 < rows {
+            let r1 = min(r0 + block, rows)
+            var c0 = 0
+            while c0 < cols {
+                let c1 = min(c0 + block, cols)
+                for r in r0..<r1 {
+                    let sourceRow = from + r * sourceStride * size
+                    for c in c0..<c1 {
+                        let value = sourceRow.loadUnaligned(fromByteOffset: c * size, as: T.self)
+                        (to + (c * targetStride + r) * size).storeBytes(of: value, as: T.self)
+                    }
+                }
+                c0 = c1
+            }
+            r0 = r1
+        }
     }
 }

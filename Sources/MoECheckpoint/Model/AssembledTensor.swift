@@ -1,8 +1,11 @@
+import Foundation
+
 /// A native tensor of the target layout, built on demand from canonical tensors through its
 /// table row (the write direction of `MappingRule`).
 ///
 /// `units` lists, in storage order (layer-major, then expert), the canonical parts of each unit.
-/// The bytes exist only while a writer holds them, so memory stays bounded by the largest tensor.
+/// The bytes exist only while a writer holds them, so memory stays bounded by the largest
+/// tensor; units are assembled in parallel, straight into the one output buffer.
 public struct AssembledTensor: TensorSource {
     public let rule: MappingRule
     public let units: [[any TensorSource]]
@@ -22,17 +25,72 @@ public struct AssembledTensor: TensorSource {
         shape = rule.shape.map { $0.evaluate(dims) ?? 0 }
     }
 
+    /// A unit that is one untransposed part is the part itself: hand it through (and let a mapped
+    /// source copy in the kernel).
+    private var isPassThrough: Bool { units.count == 1 && units[0].count == 1 && !rule.transposed }
+
+    public func write(to output: OutputFile) throws {
+        if isPassThrough { return try units[0][0].write(to: output) }
+        try withBytes { try output.write($0) }
+    }
+
+    public func evict(_ range: Range<Int>) {
+        for unit in units { for part in unit { part.evict() } }
+    }
+
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        if units.count == 1, units[0].count == 1, !rule.transposed {
-            return try units[0][0].withBytes(body)
-        }
+        if isPassThrough { return try units[0][0].withBytes(body) }
         let size = dtype.byteSize
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(byteCount)
-        for parts in units {
-            let bytes = try parts.map { try $0.bytes() }
-            buffer += RuleTransform.assemble(rule, parts: bytes, dims: dims, elementSize: size)
+        let unitBytes = byteCount / max(units.count, 1)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        defer { buffer.deallocate() }
+        let shared = SharedBuffer(buffer)
+        let failure = FirstError()
+        let units = self.units
+        let rule = self.rule
+        let dims = self.dims
+        DispatchQueue.concurrentPerform(iterations: units.count) { index in
+            do {
+                let target = UnsafeMutableRawBufferPointer(rebasing: shared.buffer[index * unitBytes..<(index + 1) * unitBytes])
+                try Self.withParts(units[index], 0, []) { parts in
+                    RuleTransform.assemble(rule, parts: parts, dims: dims, elementSize: size, into: target)
+                }
+                for part in units[index] { part.evict() }
+            } catch {
+                failure.record(error)
+            }
         }
-        return try buffer.withUnsafeBytes(body)
+        try failure.rethrow()
+        return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<byteCount]))
+    }
+
+    /// Opens every part's bytes at once (one or two parts).
+    private static func withParts(_ parts: [any TensorSource], _ index: Int, _ open: [UnsafeRawBufferPointer], _ body: ([UnsafeRawBufferPointer]) throws -> Void) throws {
+        if index == parts.count { return try body(open) }
+        try parts[index].withBytes { try withParts(parts, index + 1, open + [$0], body) }
+    }
+}
+
+/// A buffer whose disjoint slices concurrent workers fill.
+struct SharedBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+}
+
+/// Keeps the first error thrown by concurrent work.
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+
+    func record(_ error: Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
+    }
+
+    func rethrow() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let error { throw error }
     }
 }

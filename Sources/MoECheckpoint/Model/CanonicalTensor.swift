@@ -23,9 +23,24 @@ public struct CanonicalTensor: TensorSource {
         self.dims = dims
     }
 
+    var unitRange: Range<Int> {
+        RuleTransform.unitRange(rule, dims: dims, layerSlot: layerSlot, expert: stackedExpert, elementSize: dtype.byteSize)
+    }
+
+    public func evict(_ range: Range<Int>) {
+        native.source.evict(unitRange)
+    }
+
+    public func write(to output: OutputFile) throws {
+        if rule.parts.count == 1 && !rule.transposed {
+            return try native.source.withBytes(in: unitRange) { try output.write($0) }
+        }
+        try withBytes { try output.write($0) }
+    }
+
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let size = dtype.byteSize
-        let range = RuleTransform.unitRange(rule, dims: dims, layerSlot: layerSlot, expert: stackedExpert, elementSize: size)
+        let range = unitRange
         if rule.parts.count == 1 && !rule.transposed {
             // Direct rows: hand out the native bytes without a copy.
             return try native.source.withBytes(in: range, body)

@@ -48,12 +48,11 @@ public enum SafetensorsWriter {
         let output = try OutputFile(creating: path)
         try output.write(header)
         for item in order {
-            let expected = item.source.byteCount
-            try item.source.withBytes { bytes in
-                guard bytes.count == expected else {
-                    throw SafetensorsError.sourceSizeMismatch(file: path, key: item.name, expectedBytes: expected, foundBytes: bytes.count)
-                }
-                try output.write(bytes)
+            let start = output.position
+            try output.write(item.source)
+            let written = output.position - start
+            guard written == item.source.byteCount else {
+                throw SafetensorsError.sourceSizeMismatch(file: path, key: item.name, expectedBytes: item.source.byteCount, foundBytes: written)
             }
         }
         try output.close()
