@@ -79,6 +79,14 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_SEQUENTIAL)
     }
 
+    /// Starts reading `range` in the background (`MADV_WILLNEED`).
+    public func prefetch(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / page * page
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_WILLNEED)
+    }
+
     /// Tells the kernel that `range` is no longer needed, so resident memory stays bounded
     /// while a conversion streams through a large file.
     public func release(_ range: Range<Int>) {

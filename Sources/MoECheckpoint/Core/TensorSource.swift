@@ -17,6 +17,8 @@ public protocol TensorSource: Sendable {
     /// Drops cached pages of `range` once a writer is done with them, so resident memory stays
     /// bounded while a conversion streams through files larger than RAM.
     func evict(_ range: Range<Int>)
+    /// Asks the kernel to start reading `range` now, so the read overlaps other work.
+    func prefetch(_ range: Range<Int>)
 }
 
 extension TensorSource {
@@ -29,6 +31,9 @@ extension TensorSource {
     }
 
     public func evict(_ range: Range<Int>) {}
+    public func prefetch(_ range: Range<Int>) {}
+    /// Prefetches the whole tensor.
+    public func prefetch() { prefetch(0..<byteCount) }
 
     /// Drops every cached page of the tensor.
     public func evict() { evict(0..<byteCount) }
@@ -81,6 +86,10 @@ public struct MappedTensor: TensorSource {
 
     public func evict(_ range: Range<Int>) {
         file.release(byteRange.lowerBound + range.lowerBound..<byteRange.lowerBound + range.upperBound)
+    }
+
+    public func prefetch(_ range: Range<Int>) {
+        file.prefetch(byteRange.lowerBound + range.lowerBound..<byteRange.lowerBound + range.upperBound)
     }
 }
 

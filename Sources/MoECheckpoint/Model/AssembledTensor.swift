@@ -29,9 +29,37 @@ public struct AssembledTensor: TensorSource {
     /// source copy in the kernel).
     private var isPassThrough: Bool { units.count == 1 && units[0].count == 1 && !rule.transposed }
 
+    /// Streams unit by unit: each unit is a contiguous slice of the output, so a batch of units
+    /// (one per core) is assembled in parallel and written while the next batch is prefetched.
+    /// Memory stays at a few units, not the whole tensor.
     public func write(to output: OutputFile) throws {
         if isPassThrough { return try units[0][0].write(to: output) }
-        try withBytes { try output.write($0) }
+        let size = dtype.byteSize
+        let unitBytes = byteCount / max(units.count, 1)
+        let batch = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(unitBytes * batch, 1), alignment: 64)
+        defer { buffer.deallocate() }
+        let shared = SharedBuffer(buffer)
+        let (units, rule, dims) = (self.units, self.rule, self.dims)
+        for part in units.prefix(batch).joined() { part.prefetch() }
+        for start in stride(from: 0, to: units.count, by: batch) {
+            let count = min(batch, units.count - start)
+            for part in units[min(start + batch, units.count)..<min(start + 2 * batch, units.count)].joined() { part.prefetch() }
+            let failure = FirstError()
+            DispatchQueue.concurrentPerform(iterations: count) { slot in
+                do {
+                    let target = UnsafeMutableRawBufferPointer(rebasing: shared.buffer[slot * unitBytes..<(slot + 1) * unitBytes])
+                    try Self.withParts(units[start + slot], 0, []) { parts in
+                        RuleTransform.assemble(rule, parts: parts, dims: dims, elementSize: size, into: target)
+                    }
+                    for part in units[start + slot] { part.evict() }
+                } catch {
+                    failure.record(error)
+                }
+            }
+            try failure.rethrow()
+            try output.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count * unitBytes]))
+        }
     }
 
     public func evict(_ range: Range<Int>) {

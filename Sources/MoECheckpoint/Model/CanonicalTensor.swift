@@ -31,7 +31,12 @@ public struct CanonicalTensor: TensorSource {
         native.source.evict(unitRange)
     }
 
+    public func prefetch(_ range: Range<Int>) {
+        native.source.prefetch(unitRange)
+    }
+
     public func write(to output: OutputFile) throws {
+        defer { evict() }
         if rule.parts.count == 1 && !rule.transposed {
             return try native.source.withBytes(in: unitRange) { try output.write($0) }
         }
