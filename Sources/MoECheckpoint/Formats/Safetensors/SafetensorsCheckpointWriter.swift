@@ -39,9 +39,9 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
             ("weight_map", .object(JSONObject(weightMap))),
         ]))
         try OutputFile.write(Array((JSONWriter.pretty(index) + "\n").utf8), to: (path as NSString).appendingPathComponent(SafetensorsFolder.indexName))
-        for case .hf(let file, _) in request.sourceConfig where request.layout == .hf {
+        for case .hf(let file, let config) in request.sourceConfig where request.layout == .hf {
             // Same-layout HF → HF keeps the source's config.json byte for byte.
-            let bytes = try MappedFile(path: file).withAllBytes { Array($0) }
+            let bytes = try config.embeddedText.map { Array($0.utf8) } ?? MappedFile(path: file).withAllBytes { Array($0) }
             try OutputFile.write(bytes, to: (path as NSString).appendingPathComponent("config.json"))
             break
         }

@@ -1,0 +1,12 @@
+/// The `hdf5` target: one HDF5 file holding the global state dict (no EP/TP split: HDF5 users
+/// slice experts themselves), with the routing config and the source's metadata as attributes.
+public enum HDF5CheckpointWriter: CheckpointWriter {
+    public static let format = ContainerFormat.hdf5
+    public static let writesSingleFile = true
+
+    public static func write(_ request: WriteRequest, to path: String) throws {
+        try HDF5Writer.write(
+            request.stateDict.entries.map { (key: $0.key, source: $0.source) }, metadata: HDF5Metadata(request),
+            compress: request.compress, to: path, progress: request.progress)
+    }
+}
