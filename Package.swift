@@ -29,7 +29,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MoECheckpointTests",
-            dependencies: ["MoECheckpoint"]
+            // CHDF5: the HDF5 tests build hostile files with the C API (external links, filters).
+            dependencies: ["MoECheckpoint", "CHDF5"]
         ),
     ]
 )
