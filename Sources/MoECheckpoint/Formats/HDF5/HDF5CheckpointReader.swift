@@ -3,6 +3,7 @@
 /// Opening reads the root attributes and walks the file's links and dataset headers; no tensor
 /// data is read until a writer or the forward asks for it (`HDF5Tensor`).
 public enum HDF5CheckpointReader: CheckpointReader {
+    /// `hdf5`.
     public static let format = ContainerFormat.hdf5
 
     /// File extensions taken as HDF5 even when the signature is missing (so a mislabelled file
@@ -11,10 +12,12 @@ public enum HDF5CheckpointReader: CheckpointReader {
     /// The superblock signature, `\x89HDF\r\n\x1a\n`.
     static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
 
+    /// A file with an HDF5 extension or the HDF5 signature.
     public static func recognizes(_ probe: PathProbe) -> Bool {
         !probe.isDirectory && (extensions.contains(probe.pathExtension) || probe.magic == signature)
     }
 
+    /// Opens the file read-only and checks every dataset's metadata (no tensor data is read).
     public static func open(_ probe: PathProbe) throws -> Checkpoint {
         let file = try HDF5File.open(probe.path)
         let metadata = try HDF5Metadata.read(from: file)

@@ -2,6 +2,7 @@ import CHDF5
 import Foundation
 
 /// An open HDF5 file. Lazy tensors keep it alive; libhdf5 closes it when the last one goes.
+/// `@unchecked Sendable`: every use of the handle goes through `HDF5Library.withLock`.
 final class HDF5File: @unchecked Sendable {
     /// The path as given, used in every message.
     let path: String

@@ -2,6 +2,7 @@ import CHDF5
 
 /// An owning libhdf5 identifier: the matching `H5*close` runs in `deinit`, so no error path can
 /// leak a handle (an open file handle would keep the file locked and its metadata cached).
+/// `@unchecked Sendable`: the identifier is immutable and every call on it holds `HDF5Library`'s lock.
 final class HDF5Object: @unchecked Sendable {
     /// What the identifier refers to, which decides the close call.
     enum Kind: Sendable {

@@ -19,6 +19,7 @@ public struct HDF5Tensor: TensorSource {
     public var key: String { info.key }
     /// The dataset's path in the file.
     public var path: String { info.path }
+    /// The element type, from the dataset's `dtype` attribute (checked against the stored type).
     public var dtype: DType { info.dtype }
 
     /// The shape handed out: the dataset's, with the first dimension cut to `rows`.
@@ -36,6 +37,7 @@ public struct HDF5Tensor: TensorSource {
         return HDF5Tensor(file: file, info: info, rows: range)
     }
 
+    /// Reads the dataset (or the selected rows) now, and hands `body` the little-endian bytes.
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let bytes = try read()
         return try bytes.withUnsafeBytes(body)
