@@ -11,6 +11,7 @@ static inline hid_t mc_h5s_all(void) { return H5S_ALL; }
 static inline unsigned mc_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned mc_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline unsigned mc_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
+static inline unsigned mc_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline size_t mc_h5t_variable(void) { return H5T_VARIABLE; }
 static inline hid_t mc_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t mc_h5p_file_access(void) { return H5P_FILE_ACCESS; }
@@ -29,5 +30,8 @@ static inline hid_t mc_h5t_std_u32le(void) { return H5T_STD_U32LE; }
 static inline hid_t mc_h5t_std_u64le(void) { return H5T_STD_U64LE; }
 static inline hid_t mc_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t mc_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
+
+/* Error classes read from the error stack to tell a truncated file from other failures. */
+static inline hid_t mc_h5e_truncated(void) { return H5E_TRUNCATED; }
 
 #endif

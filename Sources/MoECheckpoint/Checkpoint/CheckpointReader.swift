@@ -46,6 +46,7 @@ public enum CheckpointReaders {
     /// Every reader this build has.
     public static let all: [any CheckpointReader.Type] = [
         SafetensorsCheckpointReader.self,
+        HDF5CheckpointReader.self,
     ]
 
     /// Opens whatever checkpoint is at `path`.

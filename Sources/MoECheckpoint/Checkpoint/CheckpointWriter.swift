@@ -17,11 +17,18 @@ public struct WriteRequest: Sendable {
     public var singleFile: Bool
     /// Reports bytes written.
     public var progress: Progress?
+    /// `--compress`: compress where the format can (HDF5: chunked shuffle + deflate); others ignore it.
+    public var compress: Bool
+    /// The path of the checkpoint being converted, for writers that record provenance (HDF5).
+    public var source: String?
 
     public init(
         layout: Layout, table: LayoutTable?, stateDict: StateDict, parallelism: Parallelism = Parallelism(),
-        moe: MoEConfig = MoEConfig(), sourceConfig: [ConfigSource] = [], singleFile: Bool = false, progress: Progress? = nil
+        moe: MoEConfig = MoEConfig(), sourceConfig: [ConfigSource] = [], singleFile: Bool = false, progress: Progress? = nil,
+        compress: Bool = false, source: String? = nil
     ) {
+        self.compress = compress
+        self.source = source
         self.singleFile = singleFile
         self.layout = layout
         self.table = table
@@ -46,6 +53,7 @@ public protocol CheckpointWriter: Sendable {
 public enum CheckpointWriters {
     public static let all: [any CheckpointWriter.Type] = [
         SafetensorsCheckpointWriter.self,
+        HDF5CheckpointWriter.self,
     ]
 
     public static func writer(for format: ContainerFormat) -> (any CheckpointWriter.Type)? {

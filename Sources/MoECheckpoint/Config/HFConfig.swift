@@ -24,6 +24,10 @@ public struct HFConfig: Decodable, Equatable, Sendable {
     public var firstKDenseReplace: Int?
     public var mlpOnlyLayers: [Int]?
     public var decoderSparseStep: Int?
+    /// The whole `config.json` text when it came embedded in another container (an HDF5
+    /// attribute) rather than from a file on disk; writers that carry `config.json` over use it
+    /// instead of reading `ConfigSource.file`. Not a JSON field.
+    public var embeddedText: String?
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"

@@ -25,12 +25,15 @@ public struct ConvertOptions: Sendable {
     public var force: Bool
     public var sourceLayout: Layout?
     public var overrides: MoEConfig
+    /// `--compress` (HDF5 targets).
+    public var compress: Bool
 
     public init(
         source: String, destination: String, targetLayout: Layout, targetFormat: ContainerFormat? = nil,
         expertParallel: Int? = nil, dtype: DTypeChoice = .keep, force: Bool = false, sourceLayout: Layout? = nil,
-        overrides: MoEConfig = MoEConfig()
+        overrides: MoEConfig = MoEConfig(), compress: Bool = false
     ) {
+        self.compress = compress
         self.source = source
         self.destination = destination
         self.targetLayout = targetLayout
@@ -78,7 +81,8 @@ public enum Converter {
             layout: options.targetLayout, table: table, stateDict: stateDict, parallelism: parallelism,
             moe: moe, sourceConfig: checkpoint.configSources,
             singleFile: writer.writesSingleFile || Self.namesSingleFile(options.destination, format: format),
-            progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) })
+            progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) },
+            compress: options.compress, source: checkpoint.path)
         do {
             try writer.write(request, to: output.temporary)
             try output.commit()

@@ -31,6 +31,9 @@ extension MoECkpt {
         @Flag(help: "Replace DST if it exists.")
         var force = false
 
+        @Flag(help: "Compress the output (hdf5 only: chunked shuffle + deflate; smaller, slower to read).")
+        var compress = false
+
         @OptionGroup var sourceOptions: SourceOptions
         @OptionGroup var routing: MoEConfigOptions
 
@@ -46,6 +49,7 @@ extension MoECkpt {
 
         func validate() throws {
             if let ep, ep < 1 { throw ValidationError("'--ep' must be at least 1") }
+            if compress && format != .hdf5 { throw ValidationError("'--compress' needs '--format hdf5'") }
         }
 
         func run() throws {
@@ -54,7 +58,8 @@ extension MoECkpt {
             let summary = try Converter.run(
                 ConvertOptions(
                     source: source, destination: destination, targetLayout: to, targetFormat: format, expertParallel: ep,
-                    dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides()),
+                    dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides(),
+                    compress: compress),
                 progress: progress)
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             if !summary.unmapped.isEmpty {

@@ -45,8 +45,10 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
         guard request.layout == .hf, let family = request.table.flatMap({ HFLayout.Family(rawValue: $0.variant) }) else { return }
         let configPath = (path as NSString).appendingPathComponent("config.json")
         for case .hf(let file, let config) in request.sourceConfig where config.modelType == family.rawValue {
-            // HF → HF in the same family keeps the source's config.json byte for byte.
-            try OutputFile.write(try MappedFile(path: file).withAllBytes { Array($0) }, to: configPath)
+            // HF → HF in the same family keeps the source's config.json byte for byte (an HDF5
+            // source carries it as text).
+            let bytes = try config.embeddedText.map { Array($0.utf8) } ?? MappedFile(path: file).withAllBytes { Array($0) }
+            try OutputFile.write(bytes, to: configPath)
             return
         }
         let config = HFConfigBuilder.make(family: family, stateDict: request.stateDict, moe: request.moe, sourceConfig: request.sourceConfig)
