@@ -40,6 +40,7 @@ struct HDF5Metadata: Sendable {
         case hfConfig = "hf_config"
         case megatronArgs = "megatron_args"
         case olmoConfig = "olmo_config"
+        case recorded = "moe_ckpt_record"
     }
 
     /// `[{"kind": "hf_config", "file": "/src/config.json", "text": "<the file's JSON text>"}, ...]`.
@@ -54,6 +55,7 @@ struct HDF5Metadata: Sendable {
                 (kind, text) = (.hfConfig, String(decoding: bytes, as: UTF8.self))
             case .megatronArgs(_, let fields): (kind, text) = (.megatronArgs, JSONWriter.compact(.object(fields)))
             case .olmo(_, let config): (kind, text) = (.olmoConfig, JSONWriter.compact(.object(config)))
+            case .recorded(_, let config): (kind, text) = (.recorded, JSONWriter.compact(config.json))
             }
             return .object(JSONObject([("kind", .string(kind.rawValue)), ("file", .string(source.file)), ("text", .string(text))]))
         }
@@ -83,6 +85,10 @@ struct HDF5Metadata: Sendable {
                 }
                 config.embeddedText = text
                 return .hf(file: origin, config: config)
+            case .recorded:
+                do { return .recorded(file: origin, config: try MoEConfig(json: text)) } catch {
+                    throw malformed("entry \(index) is not a routing config")
+                }
             case .megatronArgs, .olmoConfig:
                 let parsed: JSONValue
                 do { parsed = try JSONParser().parse(string: text) } catch let failure as JSONParser.Failure {
