@@ -57,7 +57,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "scripts", "bench", "results.md"))
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args()
-    subprocess.run(["swift", "build", "-c", "release", "--product", "moe-ckpt"], cwd=ROOT, check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "moe-ckpt", "--static-swift-stdlib"], cwd=ROOT, check=True)
     subprocess.run(["swift", "build", "-c", "release", "--product", "BenchSynth"], cwd=ROOT, check=True)
     moe = os.path.join(BIN, "moe-ckpt")
     os.makedirs(DATA, exist_ok=True)

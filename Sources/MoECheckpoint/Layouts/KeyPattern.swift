@@ -17,6 +17,9 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
     }
 
     let segments: [Segment]
+    /// Literal segments as bytes, for matching without `String` machinery (detection matches
+    /// every key against every row of every table).
+    private let literalBytes: [[UInt8]]
     /// The template text.
     public let template: String
 
@@ -43,6 +46,7 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
         if !rest.isEmpty { segments.append(.literal(String(rest))) }
         if wildcardTail { segments.append(.anyTail) }
         self.segments = segments
+        literalBytes = segments.map { if case .literal(let text) = $0 { return Array(text.utf8) } else { return [] } }
     }
 
     /// Which captures the pattern has.
@@ -58,36 +62,40 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
 
     /// Matches `key` against the whole template.
     public func match(_ key: String) -> Match? {
-        var utf8 = Substring(key).utf8[...]
+        var key = key
+        return key.withUTF8 { match(bytes: $0) }
+    }
+
+    private func match(bytes: UnsafeBufferPointer<UInt8>) -> Match? {
+        var index = 0
         var result = Match()
         for (i, segment) in segments.enumerated() {
             switch segment {
-            case .literal(let text):
-                guard utf8.starts(with: text.utf8) else { return nil }
-                utf8 = utf8.dropFirst(text.utf8.count)
+            case .literal:
+                let literal = literalBytes[i]
+                guard bytes.count - index >= literal.count else { return nil }
+                for (offset, byte) in literal.enumerated() where bytes[index + offset] != byte { return nil }
+                index += literal.count
             case .anyTail:
                 return result
             case .capture(let capture):
                 var digits = 0
                 var value = 0
-                for byte in utf8 {
-                    guard byte >= 0x30, byte <= 0x39 else { break }
+                while index + digits < bytes.count, bytes[index + digits] >= 0x30, bytes[index + digits] <= 0x39 {
                     if digits == 1 && value == 0 { return nil }  // leading zero
                     guard digits < 9 else { return nil }
-                    value = value * 10 + Int(byte - 0x30)
+                    value = value * 10 + Int(bytes[index + digits] - 0x30)
                     digits += 1
                 }
                 guard digits > 0 else { return nil }
-                utf8 = utf8.dropFirst(digits)
-                // A capture followed by a literal must be followed by exactly that literal (checked next).
-                if i == segments.count - 1 && !utf8.isEmpty { return nil }
+                index += digits
                 switch capture {
                 case .layer: result.layer = value
                 case .expert: result.expert = value
                 }
             }
         }
-        return utf8.isEmpty ? result : nil
+        return index == bytes.count ? result : nil
     }
 
     /// The key for concrete indices.
