@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 # A static Swift runtime: no dynamic linking of Foundation at start-up, so inspect stays in milliseconds.
-swift build -c release --product moe-ckpt --static-swift-stdlib 2>&1 | grep -v "mktemp. is dangerous" || true
+swift build -c release --product moe-ckpt --static-swift-stdlib 2>&1 | { grep -v "mktemp. is dangerous" || true; }
 bin=.build/release/moe-ckpt
 out=$(mktemp -d "${TMPDIR:-/tmp}/moe-ckpt-demo.XXXXXX")
 
