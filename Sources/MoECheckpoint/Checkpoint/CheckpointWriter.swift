@@ -17,6 +17,8 @@ public struct WriteRequest: Sendable {
     public var singleFile: Bool
     /// Reports bytes written.
     public var progress: Progress?
+    /// The source's non-tensor pickle values, for writers of the same framework.
+    public var pickledObjects = PickledObjects()
 
     public init(
         layout: Layout, table: LayoutTable?, stateDict: StateDict, parallelism: Parallelism = Parallelism(),
@@ -46,6 +48,8 @@ public protocol CheckpointWriter: Sendable {
 public enum CheckpointWriters {
     public static let all: [any CheckpointWriter.Type] = [
         SafetensorsCheckpointWriter.self,
+        PTCheckpointWriter.self,
+        MegatronLegacyWriter.self,
     ]
 
     public static func writer(for format: ContainerFormat) -> (any CheckpointWriter.Type)? {

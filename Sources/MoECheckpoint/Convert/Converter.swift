@@ -50,6 +50,8 @@ public struct ConvertSummary: Sendable {
     public let format: ContainerFormat
     /// Source tensors the target has no name for (listed in a warning).
     public let unmapped: [String]
+    /// The source's notes (optimizer state not converted, ...), shown after the summary.
+    public var notes: [String] = []
 }
 
 /// Streams a checkpoint from any reader to any writer, tensor by tensor.
@@ -77,11 +79,12 @@ public enum Converter {
         let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = checkpoint.parallelism
         parallelism.expertParallel = ep
-        let request = WriteRequest(
+        var request = WriteRequest(
             layout: options.targetLayout, table: resolved.table, stateDict: stateDict, parallelism: parallelism,
             moe: metadata.overridden(by: options.overrides), sourceConfig: checkpoint.configSources,
             singleFile: writer.writesSingleFile || Self.namesSingleFile(options.destination, format: format),
             progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) })
+        request.pickledObjects = checkpoint.pickledObjects
         do {
             try writer.write(request, to: output.temporary)
             try output.commit()
@@ -89,7 +92,9 @@ public enum Converter {
             output.discard()
             throw error
         }
-        return ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: [])
+        var summary = ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: [])
+        summary.notes = checkpoint.notes
+        return summary
     }
 
     /// Whether a destination path names one file for a folder-or-file format.

@@ -59,6 +59,7 @@ extension MoECkpt {
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             for key in summary.unmapped { Diagnostics.warn("no \(to.rawValue) name for '\(key)'; not written") }
             print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
+            for note in summary.notes { print("note: \(note)") }
         }
     }
 }
