@@ -41,7 +41,9 @@ public enum PickleError: Error, Equatable, Sendable {
     /// A tensor rebuild with arguments torch would reject or that point outside the storage.
     case invalidTensor(source: String, offset: Int, expected: String, found: String)
     /// Containers nested deeper than `PickleLimits.maxNesting`.
-    case nestingTooDeep(source: String, limit: Int)
+    case nestingTooDeep(source: String, offset: Int, limit: Int)
+    /// A container mutated after it was nested in another (cyclic or hand-made pickles).
+    case mutatedAfterNesting(source: String, offset: Int, opcode: String, kind: String)
     /// A container that contains itself.
     case cycle(source: String, kind: String)
     /// STOP with the wrong stack or open marks.
@@ -95,8 +97,10 @@ extension PickleError: CustomStringConvertible {
             return "\(source): pickle opcode BINPERSID at byte \(offset): expected \(expected), found \(found)"
         case .invalidTensor(let source, let offset, let expected, let found):
             return "\(source): tensor rebuilt at pickle byte \(offset): expected \(expected), found \(found)"
-        case .nestingTooDeep(let source, let limit):
-            return "\(source): pickle containers nest deeper than \(limit) levels (recursion bomb?)"
+        case .nestingTooDeep(let source, let offset, let limit):
+            return "\(source): pickle byte \(offset): containers nest deeper than \(limit) levels (recursion bomb?)"
+        case .mutatedAfterNesting(let source, let offset, let opcode, let kind):
+            return "\(source): pickle opcode \(opcode) at byte \(offset): expected a container that is not yet nested in another, found a nested \(kind) (cyclic or reordered pickle)"
         case .cycle(let source, let kind):
             return "\(source): pickle \(kind) contains itself; cyclic values are not supported"
         case .invalidStop(let source, let offset, let expected, let found):

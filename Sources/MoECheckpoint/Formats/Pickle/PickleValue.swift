@@ -45,9 +45,11 @@ public indirect enum PickleValue: Sendable {
 }
 
 /// A Python list or set: a box, so sharing survives a round trip.
-public final class PickleList: @unchecked Sendable {
+public final class PickleList: PickleBox, @unchecked Sendable {
     /// The items. Mutated only by the pickle machine while it builds the value.
     public internal(set) var items: [PickleValue]
+    var nestingDepth = 1
+    var sealed = false
 
     public init(_ items: [PickleValue] = []) {
         self.items = items
@@ -58,9 +60,11 @@ public final class PickleList: @unchecked Sendable {
 ///
 /// String keys are merged as Python merges them (a second SETITEM of `'a'` replaces the value
 /// in place), through an index so building a dict of many keys stays linear.
-public final class PickleDict: @unchecked Sendable {
+public final class PickleDict: PickleBox, @unchecked Sendable {
     /// Key–value pairs in insertion order.
     public private(set) var items: [(key: PickleValue, value: PickleValue)] = []
+    var nestingDepth = 1
+    var sealed = false
     /// Whether this is an `OrderedDict` (re-emitted through its GLOBAL).
     public let ordered: Bool
     /// The state a BUILD attached (module state dicts carry `{'_metadata': …}`).
@@ -98,7 +102,9 @@ public final class PickleDict: @unchecked Sendable {
 
 /// An opaque object: the result of REDUCE or NEWOBJ on something the machine does not
 /// interpret (`argparse.Namespace`, enums, numpy arrays), with whatever was added later.
-public final class PickleInstance: @unchecked Sendable {
+public final class PickleInstance: PickleBox, @unchecked Sendable {
+    var nestingDepth = 1
+    var sealed = false
     /// The callable (REDUCE) or class (NEWOBJ), usually a `.global`.
     public let callable: PickleValue
     /// The argument tuple.
@@ -118,6 +124,17 @@ public final class PickleInstance: @unchecked Sendable {
         self.kwargs = kwargs
         self.state = state
     }
+}
+
+/// What the machine tracks on every mutable container while it builds a value.
+///
+/// A container is *sealed* once it is placed inside another one; CPython's pickler always fills
+/// a container before nesting it, so a later mutation means a cyclic or hand-crafted pickle and
+/// is refused. Sealing keeps `nestingDepth` final, which lets the machine bound nesting as it
+/// builds (so neither walks nor deallocation ever recurse deeper than the limit).
+protocol PickleBox: AnyObject {
+    var nestingDepth: Int { get set }
+    var sealed: Bool { get set }
 }
 
 // MARK: - Accessors
@@ -189,6 +206,16 @@ extension PickleValue {
         switch self {
         case .global(let module, let name): return module + "." + name
         case .object(let o), .reduce(let o): return o.callable.className
+        default: return nil
+        }
+    }
+
+    /// The mutable container behind the value, if it has one.
+    var box: PickleBox? {
+        switch self {
+        case .list(let l), .set(let l): return l
+        case .dict(let d): return d
+        case .reduce(let o), .object(let o): return o
         default: return nil
         }
     }

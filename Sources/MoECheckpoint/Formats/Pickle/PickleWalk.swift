@@ -43,7 +43,7 @@ enum PickleWalk {
             case .enter(let value, let depth):
                 visits += 1
                 guard visits <= budget else { throw PickleError.objectBudget(source: source, offset: offset, limit: budget) }
-                guard depth <= limits.maxNesting else { throw PickleError.nestingTooDeep(source: source, limit: limits.maxNesting) }
+                guard depth <= limits.maxNesting else { throw PickleError.nestingTooDeep(source: source, offset: offset, limit: limits.maxNesting) }
                 if let id = boxIdentity(value) {
                     guard onPath.insert(id).inserted else { throw PickleError.cycle(source: source, kind: value.kindName) }
                     work.append(.leave(id))

@@ -32,15 +32,24 @@ public struct Unpickler: Sendable {
     }
 }
 
+/// A stack or memo entry: the value and its nesting depth (boxes keep theirs live).
+private struct Slot {
+    var value: PickleValue
+    var depth: Int
+
+    /// Leaves have depth 0, containers 1 + their deepest child.
+    var currentDepth: Int { value.box?.nestingDepth ?? depth }
+}
+
 /// The state of one run: the stack, the marks and the memo.
 private struct PickleMachine {
     let settings: Unpickler
     var reader: ByteReader
-    var stack: [PickleValue] = []
+    var stack: [Slot] = []
     /// Stack heights at each open MARK.
     var marks: [Int] = []
     /// A dictionary, never an array sized by the largest index.
-    var memo: [Int: PickleValue] = [:]
+    var memo: [Int: Slot] = [:]
     var objects = 0
     var stringBytes = 0
     let objectBudget: Int
@@ -118,10 +127,11 @@ private struct PickleMachine {
         case .binBytes: try push(.bytes(Array(try payload(Int(try operand(UInt32.self))))))
         case .binBytes8: try push(.bytes(Array(try payload(try length64()))))
         case .emptyTuple: try push(.tuple([]))
-        case .tuple1: try push(.tuple(try pop(1)))
-        case .tuple2: try push(.tuple(try pop(2)))
-        case .tuple3: try push(.tuple(try pop(3)))
-        case .tuple: try push(.tuple(try popMark()))
+        case .tuple1: try pushSequence(try pop(1), frozen: false)
+        case .tuple2: try pushSequence(try pop(2), frozen: false)
+        case .tuple3: try pushSequence(try pop(3), frozen: false)
+        case .tuple: try pushSequence(try popMark(), frozen: false)
+        case .frozenSet: try pushSequence(try popMark(), frozen: true)
         case .emptyList: try push(.list(PickleList()))
         case .append:
             let items = try pop(1)
@@ -139,9 +149,10 @@ private struct PickleMachine {
         case .emptySet: try push(.set(PickleList()))
         case .addItems:
             let items = try popMark()
-            guard case .set(let set) = try top() else { throw wrongType("a set below the MARK", try top()) }
-            set.items += items
-        case .frozenSet: try push(.frozenSet(try popMark()))
+            let target = try mutableTop()
+            guard case .set(let set) = target.value else { throw wrongType("a set below the MARK", target.value) }
+            try nest(items, into: set)
+            set.items += items.map(\.value)
         case .binPut: try put(Int(try operand(UInt8.self)))
         case .longBinPut: try put(Int(try operand(UInt32.self)))
         case .memoize: try put(memo.count)
@@ -153,24 +164,29 @@ private struct PickleMachine {
             try push(try global(module: module, name: name))
         case .stackGlobal:
             let parts = try pop(2)
-            guard let module = parts[0].stringValue, let name = parts[1].stringValue else {
-                throw wrongType("two strings (module, name)", .tuple(parts))
+            guard let module = parts[0].value.stringValue, let name = parts[1].value.stringValue else {
+                throw wrongType("two strings (module, name)", .tuple(parts.map(\.value)))
             }
             try push(try global(module: module, name: name))
         case .reduce:
             let parts = try pop(2)
-            try push(try reduce(callable: parts[0], args: parts[1]))
+            let depth = try childDepth(parts)
+            try push(try reduce(callable: parts[0].value, args: parts[1].value), depth: depth)
         case .newObj:
             let parts = try pop(2)
-            try push(try newObject(cls: parts[0], args: parts[1], kwargs: nil))
+            let depth = try childDepth(parts)
+            try push(try newObject(cls: parts[0].value, args: parts[1].value, kwargs: nil), depth: depth)
         case .newObjEx:
             let parts = try pop(3)
-            try push(try newObject(cls: parts[0], args: parts[1], kwargs: parts[2]))
+            let depth = try childDepth(parts)
+            try push(try newObject(cls: parts[0].value, args: parts[1].value, kwargs: parts[2].value), depth: depth)
         case .build:
-            let state = try pop(1)[0]
-            try build(state: state)
+            let state = try pop(1)
+            try build(state: state[0])
         case .binPersID:
-            try push(try persistentLoad(try pop(1)[0]))
+            let pid = try pop(1)
+            _ = try childDepth(pid)
+            try push(try persistentLoad(pid[0].value))
         }
     }
 
@@ -232,17 +248,19 @@ private struct PickleMachine {
 
     // MARK: - Stack
 
-    mutating func push(_ value: PickleValue) throws {
+    /// Pushes a new value of nesting `depth` (boxes track their own).
+    mutating func push(_ value: PickleValue, depth: Int = 0) throws {
         objects += 1
         guard objects <= objectBudget else { throw PickleError.objectBudget(source: source, offset: at, limit: objectBudget) }
         guard stack.count < settings.limits.maxStackDepth else { throw PickleError.stackTooDeep(source: source, offset: at, limit: settings.limits.maxStackDepth) }
-        stack.append(value)
+        if let box = value.box, box.nestingDepth < depth { box.nestingDepth = depth }
+        stack.append(Slot(value: value, depth: depth))
     }
 
     /// Values above the most recent MARK: the only ones an opcode may touch.
     var available: Int { stack.count - (marks.last ?? 0) }
 
-    mutating func pop(_ count: Int) throws -> [PickleValue] {
+    mutating func pop(_ count: Int) throws -> [Slot] {
         guard available >= count else {
             throw PickleError.stackUnderflow(source: source, offset: at, opcode: opcode.name, needed: count, found: available)
         }
@@ -251,14 +269,23 @@ private struct PickleMachine {
         return items
     }
 
-    func top() throws -> PickleValue {
-        guard available >= 1, let value = stack.last else {
+    func top() throws -> Slot {
+        guard available >= 1, let slot = stack.last else {
             throw PickleError.stackUnderflow(source: source, offset: at, opcode: opcode.name, needed: 1, found: available)
         }
-        return value
+        return slot
     }
 
-    mutating func popMark() throws -> [PickleValue] {
+    /// The top of the stack, which an opcode is about to mutate: it must not be nested yet.
+    func mutableTop() throws -> Slot {
+        let slot = try top()
+        if let box = slot.value.box, box.sealed {
+            throw PickleError.mutatedAfterNesting(source: source, offset: at, opcode: opcode.name, kind: slot.value.kindName)
+        }
+        return slot
+    }
+
+    mutating func popMark() throws -> [Slot] {
         guard let mark = marks.popLast() else { throw PickleError.missingMark(source: source, offset: at, opcode: opcode.name) }
         let items = Array(stack[mark...])
         stack.removeSubrange(mark...)
@@ -267,6 +294,34 @@ private struct PickleMachine {
 
     func wrongType(_ expected: String, _ found: PickleValue) -> PickleError {
         .wrongType(source: source, offset: at, opcode: opcode.name, expected: expected, found: found.kindName)
+    }
+
+    /// Seals `children` (they are being nested) and returns the depth of a container holding them.
+    func childDepth(_ children: [Slot]) throws -> Int {
+        var deepest = 0
+        for child in children {
+            child.value.box?.sealed = true
+            deepest = max(deepest, child.currentDepth)
+        }
+        let depth = deepest + 1
+        guard depth <= settings.limits.maxNesting else {
+            throw PickleError.nestingTooDeep(source: source, offset: at, limit: settings.limits.maxNesting)
+        }
+        return depth
+    }
+
+    /// Seals `children` and deepens `box` to hold them.
+    func nest(_ children: [Slot], into box: PickleBox) throws {
+        if let child = children.first(where: { $0.value.box === box }) {
+            throw PickleError.cycle(source: source, kind: child.value.kindName)
+        }
+        box.nestingDepth = max(box.nestingDepth, try childDepth(children))
+    }
+
+    mutating func pushSequence(_ items: [Slot], frozen: Bool) throws {
+        let depth = try childDepth(items)
+        let values = items.map(\.value)
+        try push(frozen ? .frozenSet(values) : .tuple(values), depth: depth)
     }
 
     // MARK: - Memo
@@ -279,27 +334,34 @@ private struct PickleMachine {
     }
 
     mutating func get(_ index: Int) throws {
-        guard let value = memo[index] else { throw PickleError.memoMissing(source: source, offset: at, index: UInt64(index)) }
-        try push(value)
+        guard let slot = memo[index] else { throw PickleError.memoMissing(source: source, offset: at, index: UInt64(index)) }
+        try push(slot.value, depth: slot.depth)
     }
 
     // MARK: - Containers
 
-    func append(_ items: [PickleValue]) throws {
-        switch try top() {
-        case .list(let list): list.items += items
-        case .object(let instance), .reduce(let instance): instance.listItems += items
+    func append(_ items: [Slot]) throws {
+        let target = try mutableTop()
+        switch target.value {
+        case .list(let list):
+            try nest(items, into: list)
+            list.items += items.map(\.value)
+        case .object(let instance), .reduce(let instance):
+            try nest(items, into: instance)
+            instance.listItems += items.map(\.value)
         case let other: throw wrongType("a list below the items", other)
         }
     }
 
-    func setItems(_ flat: [PickleValue]) throws {
-        guard flat.count % 2 == 0 else { throw wrongType("key/value pairs", .tuple(flat)) }
-        let target = try top()
+    func setItems(_ flat: [Slot]) throws {
+        guard flat.count % 2 == 0 else { throw wrongType("key/value pairs", .tuple(flat.map(\.value))) }
+        let target = try mutableTop()
+        guard let box = target.value.box else { throw wrongType("a dict below the items", target.value) }
+        try nest(flat, into: box)
         for i in stride(from: 0, to: flat.count, by: 2) {
-            switch target {
-            case .dict(let dict): dict.insert(key: flat[i], value: flat[i + 1])
-            case .object(let instance), .reduce(let instance): instance.dictItems.append((flat[i], flat[i + 1]))
+            switch target.value {
+            case .dict(let dict): dict.insert(key: flat[i].value, value: flat[i + 1].value)
+            case .object(let instance), .reduce(let instance): instance.dictItems.append((flat[i].value, flat[i + 1].value))
             case let other: throw wrongType("a dict below the items", other)
             }
         }
@@ -365,15 +427,17 @@ private struct PickleMachine {
         return .object(PickleInstance(callable: cls, args: args, kwargs: kwargs))
     }
 
-    func build(state: PickleValue) throws {
-        let target = try top()
-        switch target {
+    func build(state: Slot) throws {
+        let target = try mutableTop()
+        switch target.value {
         case .dict(let dict) where dict.ordered && dict.state == nil:
-            dict.state = state
+            try nest([state], into: dict)
+            dict.state = state.value
         case .object(let instance) where instance.state == nil, .reduce(let instance) where instance.state == nil:
-            instance.state = state
+            try nest([state], into: instance)
+            instance.state = state.value
         default:
-            throw wrongType("an object, or an OrderedDict without state", target)
+            throw wrongType("an object, or an OrderedDict without state", target.value)
         }
     }
 
@@ -473,7 +537,7 @@ private struct PickleMachine {
         if !settings.allowTrailingBytes, reader.remaining > 0 {
             throw PickleError.trailingBytes(source: source, offset: at, count: reader.remaining)
         }
-        let value = stack[0]
+        let value = stack[0].value
         try PickleWalk.checkFinished(value, source: source, offset: at, limits: settings.limits, budget: objectBudget)
         return value
     }
