@@ -64,6 +64,17 @@ struct CanonicalCase {
         #expect(ep2 > 0, "no EP=2 legacy fixture was read")
     }
 
+    @Test(.enabled(if: Fixtures.legacyRoots.contains { $0.root.lastPathComponent == "legacy_ep2" }, "no EP=2 legacy fixture found"))
+    func mergingEP2FilesGivesTheKeyOrderOfAnEP1Run() throws {
+        for (caseDir, root) in Fixtures.legacyRoots where root.lastPathComponent == "legacy_ep2" {
+            let ep2 = try CheckpointReaders.open(root.path)
+            let ep1 = try CheckpointReaders.open(caseDir.appendingPathComponent("megatron/legacy").path)
+            #expect(ep2.stateDict.keys == ep1.stateDict.keys, "\(caseDir.lastPathComponent)")
+            #expect(ep2.pickledObjects.stateDict.map(\.key) == ep1.pickledObjects.stateDict.map(\.key))
+            #expect(ep2.pickledObjects.stateDict.map(\.position) == ep1.pickledObjects.stateDict.map(\.position))
+        }
+    }
+
     @Test(.enabled(if: !Fixtures.legacyRoots.isEmpty, "no Megatron legacy fixtures found"))
     func inspectShowsTheRoutingConfigFromArgs() throws {
         let (_, root) = try #require(Fixtures.legacyRoots.first { $0.caseDir.lastPathComponent.hasPrefix("sigmoid_bias_top2_scale1") && $0.root.lastPathComponent == "legacy" })

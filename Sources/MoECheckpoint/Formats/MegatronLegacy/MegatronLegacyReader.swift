@@ -45,11 +45,12 @@ public enum MegatronLegacyReader: CheckpointReader {
             if root["optimizer"] != nil { optimizerFiles += 1 }
             if root["rng_state"] != nil { rngFiles += 1 }
         }
+        let (tensors, objects) = try merge.merged()
         var checkpoint = Checkpoint(
-            path: probe.path, format: .legacy, stateDict: try StateDict(merge.tensors), files: layout.files.map(\.path), layoutHint: .megatron)
+            path: probe.path, format: .legacy, stateDict: try StateDict(tensors), files: layout.files.map(\.path), layoutHint: .megatron)
         checkpoint.parallelism = Parallelism(expertParallel: expertParallel, tensorParallel: tensorParallel, pipelineParallel: pipelineParallel)
         if let args { checkpoint.configSources.append(.megatronArgs(file: layout.files[0].path, fields: args)) }
-        checkpoint.pickledObjects.stateDict = merge.objects
+        checkpoint.pickledObjects.stateDict = objects
         for (key, value) in firstRoot.items {
             guard let name = key.stringValue, name != "model", !trainingStateKeys.contains(name) else { continue }
             checkpoint.pickledObjects.topLevel.append((name, value))
@@ -84,60 +85,108 @@ public enum MegatronLegacyReader: CheckpointReader {
 }
 
 /// Merges rank files' state dicts into one logical, globally numbered state dict.
+///
+/// The first rank's order is kept, and the other ranks' experts of each layer are spliced in
+/// after the first rank's last expert of that layer, which is the order an EP=1 run writes.
 struct LegacyMerge {
     let expertParallel: Int
     /// `num_experts / EP` from `args`, when known.
     let localExperts: Int?
-    private(set) var tensors: [TensorEntry] = []
-    private(set) var objects: [PickledObjects.Entry] = []
-    /// Replicated keys already taken, with the tensor's index (or -1 for objects) and file.
-    private var replicated: [String: (index: Int, file: String)] = [:]
+
+    /// One state dict entry with its global key.
+    struct Item {
+        let key: String
+        /// The tensor, or `nil` for a non-tensor value.
+        let tensor: TensorEntry?
+        let value: PickleValue
+        /// The layer of a per-expert entry; `nil` for replicated entries.
+        let expertLayer: Int?
+        let file: String
+    }
+
+    /// Items per rank file, in EP-rank order.
+    private var ranks: [[Item]] = []
 
     init(expertParallel: Int, localExperts: Int?) {
         self.expertParallel = expertParallel
         self.localExperts = localExperts
     }
 
-    /// Adds one rank file's state dict (in its dict order).
+    /// Adds one rank file's state dict (in its dict order), renumbering its experts globally.
     mutating func add(_ contents: TorchStateDict, file: String, expertRank: Int) throws {
         let perLayer = try localExpertCounts(contents.dict, file: file)
+        var items: [Item] = []
         var tensorIndex = 0
         for (key, value) in contents.dict.items {
             guard let name = key.stringValue else { continue }
-            let isTensor = value.tensorValue != nil
-            defer { if isTensor { tensorIndex += 1 } }
-            if let match = MegatronExpertKeys.match(name) {
-                let local = perLayer[match.layer ?? -1] ?? 1
-                guard match.expert < local else {
-                    throw MegatronLegacyError.localExpertOutOfRange(file: file, key: name, expert: match.expert, localExperts: local)
-                }
-                let global = match.key(expert: expertRank * local + match.expert)
-                if isTensor {
-                    let entry = contents.tensors[tensorIndex]
-                    tensors.append(TensorEntry(key: global, source: entry.source, file: entry.file))
+            var tensor: TensorEntry?
+            if value.tensorValue != nil {
+                tensor = contents.tensors[tensorIndex]
+                tensorIndex += 1
+            }
+            guard let match = MegatronExpertKeys.match(name) else {
+                items.append(Item(key: name, tensor: tensor, value: value, expertLayer: nil, file: file))
+                continue
+            }
+            let local = perLayer[match.layer ?? -1] ?? 1
+            guard match.expert < local else {
+                throw MegatronLegacyError.localExpertOutOfRange(file: file, key: name, expert: match.expert, localExperts: local)
+            }
+            let global = match.key(expert: expertRank * local + match.expert)
+            items.append(Item(
+                key: global, tensor: tensor.map { TensorEntry(key: global, source: $0.source, file: $0.file) }, value: value,
+                expertLayer: match.layer ?? -1, file: file))
+        }
+        ranks.append(items)
+    }
+
+    /// The merged tensors and non-tensor values (with their positions among the tensors).
+    func merged() throws -> (tensors: [TensorEntry], objects: [PickledObjects.Entry]) {
+        guard let base = ranks.first else { return ([], []) }
+        var firstByKey: [String: Item] = [:]
+        for item in base where item.expertLayer == nil { firstByKey[item.key] = item }
+        var spliced: [Int: [Item]] = [:]
+        var extra: [Item] = []
+        for items in ranks.dropFirst() {
+            for item in items {
+                if let layer = item.expertLayer {
+                    spliced[layer, default: []].append(item)
+                } else if let first = firstByKey[item.key] {
+                    try checkReplica(item, against: first)
                 } else {
-                    objects.append(PickledObjects.Entry(key: global, value: value, position: tensors.count))
+                    firstByKey[item.key] = item
+                    extra.append(item)
                 }
-                continue
             }
-            if let known = replicated[name] {
-                guard isTensor, known.index >= 0 else { continue }
-                let first = tensors[known.index]
-                let entry = contents.tensors[tensorIndex]
-                guard first.shape == entry.shape, first.dtype == entry.dtype else {
-                    throw MegatronLegacyError.replicaMismatch(
-                        file: file, key: name, expected: "\(first.dtype.rawValue) \(TensorShape.describe(first.shape))",
-                        found: "\(entry.dtype.rawValue) \(TensorShape.describe(entry.shape))", otherFile: known.file)
-                }
-                continue
-            }
-            if isTensor {
-                replicated[name] = (tensors.count, file)
-                tensors.append(contents.tensors[tensorIndex])
+        }
+        var lastExpertOfLayer: [Int: Int] = [:]
+        for (index, item) in base.enumerated() { if let layer = item.expertLayer { lastExpertOfLayer[layer] = index } }
+        var ordered: [Item] = []
+        for (index, item) in base.enumerated() {
+            ordered.append(item)
+            if let layer = item.expertLayer, lastExpertOfLayer[layer] == index { ordered += spliced.removeValue(forKey: layer) ?? [] }
+        }
+        ordered += spliced.sorted { $0.key < $1.key }.flatMap(\.value) + extra
+        var tensors: [TensorEntry] = []
+        var objects: [PickledObjects.Entry] = []
+        for item in ordered {
+            if let tensor = item.tensor {
+                tensors.append(tensor)
             } else {
-                replicated[name] = (-1, file)
-                objects.append(PickledObjects.Entry(key: name, value: value, position: tensors.count))
+                objects.append(PickledObjects.Entry(key: item.key, value: item.value, position: tensors.count))
             }
+        }
+        return (tensors, objects)
+    }
+
+    /// A replicated tensor must have the same shape and dtype in every rank file.
+    private func checkReplica(_ item: Item, against first: Item) throws {
+        guard let tensor = item.tensor else { return }
+        guard let original = first.tensor, original.shape == tensor.shape, original.dtype == tensor.dtype else {
+            let expected = first.tensor.map { "\($0.dtype.rawValue) \(TensorShape.describe($0.shape))" } ?? first.value.kindName
+            throw MegatronLegacyError.replicaMismatch(
+                file: item.file, key: item.key, expected: expected,
+                found: "\(tensor.dtype.rawValue) \(TensorShape.describe(tensor.shape))", otherFile: first.file)
         }
     }
 

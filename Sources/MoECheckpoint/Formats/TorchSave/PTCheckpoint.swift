@@ -18,7 +18,7 @@ public enum PTCheckpointReader: CheckpointReader {
         let (dict, path) = try file.modelDict()
         let contents = try file.stateDict(dict, path: path)
         var checkpoint = Checkpoint(path: probe.path, format: .pt, stateDict: try StateDict(contents.tensors), files: [probe.path])
-        checkpoint.pickledObjects.stateDict = PTCheckpointReader.positions(of: contents, in: dict)
+        checkpoint.pickledObjects.stateDict = positions(in: dict)
         if let root = file.root.dictValue {
             for (key, value) in root.items {
                 guard let name = key.stringValue, name != path else { continue }
@@ -36,7 +36,7 @@ public enum PTCheckpointReader: CheckpointReader {
     }
 
     /// The non-tensor values of a state dict with the number of tensors before each.
-    static func positions(of contents: TorchStateDict, in dict: PickleDict) -> [PickledObjects.Entry] {
+    static func positions(in dict: PickleDict) -> [PickledObjects.Entry] {
         var entries: [PickledObjects.Entry] = []
         var tensors = 0
         for (key, value) in dict.items {
