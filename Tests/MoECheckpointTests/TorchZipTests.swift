@@ -46,6 +46,16 @@ import Testing
         }
     }
 
+    @Test(arguments: [(0, 10), (0x1_0000_0040, 10), (0, 0x1_0000_0000), (0xFFFF_FFFF, 0xFFFF_FFFF)])
+    func localHeadersPadDataTo64BytesAlsoForZip64Entries(offset: Int, size: Int) throws {
+        let header = TorchZipWriter.localHeader(name: Array("a/data/0".utf8), headerOffset: offset, size: size)
+        #expect((offset + header.count) % 64 == 0)
+        let zip64 = TorchZipWriter.isZip64(size: size, offset: offset)
+        // The ZIP64 extra field (id 1) precedes the FB padding field.
+        #expect((header[38] == 0x01 && header[39] == 0x00) == zip64)
+        #expect(header.suffix(from: 38).starts(with: zip64 ? [0x01, 0x00] : [0x46, 0x42]))
+    }
+
     @Test func deflatedEntriesOfReZippedArchivesAreInflated() throws {
         let folder = try TemporaryFolder()
         let text = Array(String(repeating: "moe-ckpt ", count: 200).utf8)
