@@ -3,7 +3,6 @@
 /// The first rank's order is kept, and the other ranks' experts of each layer are spliced in
 /// after the first rank's last expert of that layer, which is the order an EP=1 run writes.
 struct LegacyMerge {
-    let expertParallel: Int
     /// `num_experts / EP` from `args`, when known.
     let localExperts: Int?
 
@@ -21,8 +20,7 @@ struct LegacyMerge {
     /// Items per rank file, in EP-rank order.
     private var ranks: [[Item]] = []
 
-    init(expertParallel: Int, localExperts: Int?) {
-        self.expertParallel = expertParallel
+    init(localExperts: Int?) {
         self.localExperts = localExperts
     }
 

@@ -5,11 +5,15 @@ import Foundation
 public struct LegacyRankFiles: Sendable {
     /// One rank file and the ranks its folder name gives.
     public struct RankFile: Sendable, Equatable {
+        /// The `model_optim_rng.pt` path.
         public let path: String
         /// The folder name (`mp_rank_00_001`).
         public let folder: String
+        /// `TT`, always present.
         public var tensorRank: Int
+        /// `PPP`, present when PP > 1.
         public var pipelineRank = 0
+        /// `EEE`, present when EP > 1.
         public var expertRank = 0
     }
 

@@ -32,7 +32,7 @@ public enum MegatronLegacyReader: CheckpointReader {
         }
         try layout.assignRanks(pipelineParallel: pipelineParallel, expertParallel: expertParallel, checkComplete: !layout.isSingleFile)
         let numExperts = args?["num_experts"]?.intValue
-        var merge = LegacyMerge(expertParallel: expertParallel, localExperts: numExperts.map { $0 / max(expertParallel, 1) })
+        var merge = LegacyMerge(localExperts: numExperts.map { $0 / max(expertParallel, 1) })
         var optimizerFiles = 0
         var rngFiles = 0
         for rankFile in layout.files.sorted(by: { $0.expertRank < $1.expertRank }) {
