@@ -49,9 +49,14 @@ public enum MegatronLegacyWriter: CheckpointWriter {
             root.set("num_floating_point_operations_so_far", objects[topLevel: "num_floating_point_operations_so_far"] ?? .integer(0))
             let folder = (iterationFolder as NSString).appendingPathComponent("mp_rank_00" + (ep > 1 ? String(format: "_%03d", rank) : ""))
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+            // Replicated tensors are written by every rank but counted once, so progress ends at the total.
             try TorchSaveWriter.write(
                 .dict(root), storages: storages, to: (folder as NSString).appendingPathComponent(LegacyRankFiles.fileName),
-                archiveName: archiveName, progress: request.progress)
+                archiveName: archiveName, progress: rank == 0 ? request.progress : nil)
+            if rank > 0 {
+                let expertBytes = tensors.filter { MegatronExpertKeys.match($0.key) != nil }.reduce(0) { $0 + $1.source.byteCount }
+                request.progress?.advance(by: expertBytes)
+            }
         }
     }
 
