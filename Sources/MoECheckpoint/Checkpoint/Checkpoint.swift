@@ -54,6 +54,8 @@ public struct Checkpoint: Sendable {
     public var layoutHint: Layout?
     /// Facts worth telling the user (optimizer state present, files skipped, ...).
     public var notes: [String] = []
+    /// Non-tensor values of a torch-pickle source (Megatron `args`, `_extra_state`), kept opaque.
+    public var pickledObjects = PickledObjects()
 
     public init(path: String, format: ContainerFormat, stateDict: StateDict, files: [String], layoutHint: Layout? = nil) {
         self.path = path
@@ -82,5 +84,40 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
         case .unknownLayout(let path, let reason): return "\(path): unknown layout: \(reason)"
         case .layoutMismatch(let path, let layout, let reason): return "\(path): not in the \(layout) layout: \(reason)"
         }
+    }
+}
+
+/// Non-tensor values a torch-pickle checkpoint carries beside its tensors, kept opaque so that a
+/// writer of the same framework can re-emit them unchanged (Megatron `args` with its enums,
+/// `_extra_state = None`).
+public struct PickledObjects: Sendable {
+    /// A value of the state dict that is not a tensor.
+    public struct Entry: Sendable {
+        /// The key, with global expert numbering.
+        public var key: String
+        public var value: PickleValue
+        /// How many tensors of the logical state dict come before it (keeps the source order).
+        public var position: Int
+
+        public init(key: String, value: PickleValue, position: Int) {
+            self.key = key
+            self.value = value
+            self.position = position
+        }
+    }
+
+    /// Non-tensor values of the model state dict.
+    public var stateDict: [Entry] = []
+    /// Top-level entries other than the state dict and the optimizer (`args`, `iteration`, ...).
+    public var topLevel: [(key: String, value: PickleValue)] = []
+
+    public init(stateDict: [Entry] = [], topLevel: [(key: String, value: PickleValue)] = []) {
+        self.stateDict = stateDict
+        self.topLevel = topLevel
+    }
+
+    /// The top-level value of `key`.
+    public subscript(topLevel key: String) -> PickleValue? {
+        topLevel.first { $0.key == key }?.value
     }
 }

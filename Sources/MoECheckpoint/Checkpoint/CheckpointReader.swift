@@ -45,8 +45,11 @@ public protocol CheckpointReader: Sendable {
 public enum CheckpointReaders {
     /// Every reader this build has.
     public static let all: [any CheckpointReader.Type] = [
+        // Legacy first: its rank files are also `.pt` files.
+        MegatronLegacyReader.self,
         SafetensorsCheckpointReader.self,
         HDF5CheckpointReader.self,
+        PTCheckpointReader.self,
     ]
 
     /// Opens whatever checkpoint is at `path`.

@@ -21,6 +21,8 @@ public struct WriteRequest: Sendable {
     public var compress: Bool
     /// The path of the checkpoint being converted, for writers that record provenance (HDF5).
     public var source: String?
+    /// The source's non-tensor pickle values, for writers of the same framework.
+    public var pickledObjects = PickledObjects()
 
     public init(
         layout: Layout, table: LayoutTable?, stateDict: StateDict, parallelism: Parallelism = Parallelism(),
@@ -54,6 +56,8 @@ public enum CheckpointWriters {
     public static let all: [any CheckpointWriter.Type] = [
         SafetensorsCheckpointWriter.self,
         HDF5CheckpointWriter.self,
+        PTCheckpointWriter.self,
+        MegatronLegacyWriter.self,
     ]
 
     public static func writer(for format: ContainerFormat) -> (any CheckpointWriter.Type)? {

@@ -53,6 +53,8 @@ public struct ConvertSummary: Sendable {
     public let format: ContainerFormat
     /// Source tensors the target has no name for (listed in a warning).
     public let unmapped: [String]
+    /// The source's notes (optimizer state not converted, ...), shown after the summary.
+    public var notes: [String] = []
 }
 
 /// Streams a checkpoint from any reader to any writer, tensor by tensor.
@@ -77,12 +79,13 @@ public enum Converter {
         let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = checkpoint.parallelism
         parallelism.expertParallel = ep
-        let request = WriteRequest(
+        var request = WriteRequest(
             layout: options.targetLayout, table: table, stateDict: stateDict, parallelism: parallelism,
             moe: moe, sourceConfig: checkpoint.configSources,
             singleFile: writer.writesSingleFile || Self.namesSingleFile(options.destination, format: format),
             progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) },
             compress: options.compress, source: checkpoint.path)
+        request.pickledObjects = checkpoint.pickledObjects
         do {
             try writer.write(request, to: output.temporary)
             try output.commit()
@@ -90,7 +93,9 @@ public enum Converter {
             output.discard()
             throw error
         }
-        return ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: unmapped)
+        var summary = ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: unmapped)
+        summary.notes = checkpoint.notes
+        return summary
     }
 
     /// The target's state dict: the source unchanged for the same layout; otherwise the canonical
