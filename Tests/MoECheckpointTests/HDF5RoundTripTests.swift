@@ -57,12 +57,12 @@ struct HDF5RoundTripTests {
         }
     }
 
-    @Test("every safetensors fixture survives HDF5 bit for bit", .enabled(if: !Fixtures.safetensorsFiles.isEmpty, Fixtures.absentMessage))
+    @Test("every safetensors fixture survives HDF5 bit for bit", .enabled(if: !HDF5Fixtures.safetensorsFiles.isEmpty, HDF5Fixtures.absentMessage))
     func fixtureStateDicts() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         var bf16 = 0
-        for (index, fixture) in Fixtures.safetensorsFiles.enumerated() {
+        for (index, fixture) in HDF5Fixtures.safetensorsFiles.enumerated() {
             let source = try CheckpointReaders.open(fixture).stateDict
             bf16 += source.entries.filter { $0.dtype == .bfloat16 }.count
             for compress in [false, true] {
@@ -73,17 +73,17 @@ struct HDF5RoundTripTests {
                 try TensorCompare.expectIdentical(back, source, fixture)
             }
         }
-        print("HDF5 round trip: \(Fixtures.safetensorsFiles.count) safetensors fixtures, \(bf16) bf16 tensors")
+        print("HDF5 round trip: \(HDF5Fixtures.safetensorsFiles.count) safetensors fixtures, \(bf16) bf16 tensors")
     }
 
     @Test(
         "convert to HDF5 and back keeps tensors, layout and routing config",
-        .enabled(if: !Fixtures.checkpoints.isEmpty, Fixtures.absentMessage))
+        .enabled(if: !HDF5Fixtures.checkpoints.isEmpty, HDF5Fixtures.absentMessage))
     func fixtureConversions() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         var converted = 0
-        for (index, fixture) in Fixtures.checkpoints.enumerated() {
+        for (index, fixture) in HDF5Fixtures.checkpoints.enumerated() {
             let source = try CheckpointReaders.open(fixture)
             // Skip activations, canonical tensors and deliberately incomplete files.
             guard let sourceReport = try? InspectReport(checkpoint: source), ExpertAudit.problems(in: sourceReport.layout).isEmpty else { continue }
@@ -111,15 +111,15 @@ struct HDF5RoundTripTests {
             }
             converted += 1
         }
-        print("HDF5 conversions: \(converted) of \(Fixtures.checkpoints.count) safetensors fixtures are checkpoints in a known layout")
+        print("HDF5 conversions: \(converted) of \(HDF5Fixtures.checkpoints.count) safetensors fixtures are checkpoints in a known layout")
         #expect(converted > 0, "no fixture was a checkpoint in a known layout")
     }
 
-    @Test("an HF config.json survives HF → HDF5 → HF byte for byte", .enabled(if: !Fixtures.checkpoints.isEmpty, Fixtures.absentMessage))
+    @Test("an HF config.json survives HF → HDF5 → HF byte for byte", .enabled(if: !HDF5Fixtures.checkpoints.isEmpty, HDF5Fixtures.absentMessage))
     func configJSONSurvives() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
-        let folders = Fixtures.checkpoints.filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("config.json")) }
+        let folders = HDF5Fixtures.checkpoints.filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("config.json")) }
         for (index, folder) in folders.prefix(3).enumerated() {
             guard let layout = try? InspectReport(checkpoint: CheckpointReaders.open(folder)).layout.table.layout, layout == .hf else { continue }
             let h5 = scratch.file("\(index).h5")

@@ -6,7 +6,7 @@ import Testing
 /// Where the safetensors fixtures are: the project's `Tests/Fixtures`, the shared
 /// `../shared/fixtures` beside the repository, and any folders in `MOECKPT_FIXTURES`
 /// (colon-separated), for running against fixtures kept elsewhere.
-enum Fixtures {
+enum HDF5Fixtures {
     /// The repository root, from this file's path (`<repo>/Tests/MoECheckpointTests/...`).
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
