@@ -1,7 +1,7 @@
 /// The routed experts of one MoE layer, with capacity-free (dropless) dispatch: every
 /// (token, slot) assignment is computed, tokens are grouped per expert so each expert runs as
-/// one block of matrix products, and the weighted outputs are summed back per token in
-/// ascending expert order.
+/// one block of matrix products (experts run in parallel, one per core), and the weighted
+/// outputs are summed back per token in ascending expert order, so results are deterministic.
 ///
 /// Reproduces Megatron-Core 0.16.1 `SequentialMLP.forward` + `unpermute`, OLMo-core 3.0.0
 /// `ParallelDroplessMLP.permute_and_compute` + `DroplessMoEMLP`, and NeMo AutoModel 0.7.0
@@ -40,24 +40,34 @@ public struct ExpertBank: Sendable {
                 weightsOf[e].append(routing.weights[t * routing.topK + j])
             }
         }
-        var y = [Float](repeating: 0, count: routing.tokens * d)
-        var scratch = WeightFloats()
-        for e in experts.indices where !rowsOf[e].isEmpty {
-            let rows = rowsOf[e]
-            var gathered = [Float](repeating: 0, count: rows.count * d)
-            for (r, t) in rows.enumerated() {
-                gathered.replaceSubrange((r * d)..<((r + 1) * d), with: x[(t * d)..<((t + 1) * d)])
-            }
-            var out = [Float](repeating: 0, count: rows.count * d)
-            try gathered.withUnsafeBufferPointer { input in
-                try out.withUnsafeMutableBufferPointer { output in
+        // Expert-major output rows: expert e's rows start at offsets[e].
+        var offsets = [Int](repeating: 0, count: experts.count + 1)
+        for e in experts.indices { offsets[e + 1] = offsets[e] + rowsOf[e].count }
+        let used = experts.indices.filter { !rowsOf[$0].isEmpty }
+        var outputs = [Float](repeating: 0, count: offsets[experts.count] * d)
+        try outputs.withUnsafeMutableBufferPointer { buffer in
+            let shared = ParallelExperts.SharedBuffer(base: buffer.baseAddress!)
+            let (rowsOf, weightsOf, offsets) = (rowsOf, weightsOf, offsets)
+            try ParallelExperts.forEach(used.count) { i, scratch in
+                let e = used[i]
+                let rows = rowsOf[e]
+                var gathered = [Float](repeating: 0, count: rows.count * d)
+                for (r, t) in rows.enumerated() {
+                    gathered.replaceSubrange((r * d)..<((r + 1) * d), with: x[(t * d)..<((t + 1) * d)])
+                }
+                let output = UnsafeMutableBufferPointer(start: shared.base + offsets[e] * d, count: rows.count * d)
+                try gathered.withUnsafeBufferPointer { input in
                     try experts[e].run(
                         input, count: rows.count, activation: activation, rowWeights: weightsOf[e], placement: placement,
                         weights: &scratch, into: output)
                 }
             }
-            for (r, t) in rows.enumerated() {
-                for c in 0..<d { y[t * d + c] += out[r * d + c] }
+        }
+        var y = [Float](repeating: 0, count: routing.tokens * d)
+        for e in used {
+            for (r, t) in rowsOf[e].enumerated() {
+                let row = (offsets[e] + r) * d
+                for c in 0..<d { y[t * d + c] += outputs[row + c] }
             }
         }
         return y

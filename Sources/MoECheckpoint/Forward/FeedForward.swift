@@ -2,8 +2,8 @@
 /// three matrix products. Routed experts and the shared expert are both this; only where a
 /// routing weight multiplies differs.
 ///
-/// The weights stay lazy canonical tensors: each product widens one matrix into the caller's
-/// scratch, so a layer never holds more than one float32 matrix at a time.
+/// The weights stay lazy canonical tensors: each product widens one block of rows at a time
+/// into the caller's scratch, so a layer never holds a float32 copy of its weights.
 struct FeedForward: Sendable {
     let gate: (any TensorSource)?
     let up: any TensorSource
@@ -47,20 +47,14 @@ struct FeedForward: Sendable {
         var gated = [Float](repeating: 0, count: gate == nil ? 0 : n * ffn)
         var hiddenUnits = [Float](repeating: 0, count: n * ffn)
         if let gate {
-            try weights.with(gate) { w in
-                gated.withUnsafeMutableBufferPointer { Matmul.multiplyTransposed(x, rows: n, w.baseAddress!, rows: ffn, inner: hidden, into: $0.baseAddress!) }
-            }
+            try gated.withUnsafeMutableBufferPointer { try weights.multiply(x, rows: n, by: gate, into: $0.baseAddress!) }
         }
-        try weights.with(up) { w in
-            hiddenUnits.withUnsafeMutableBufferPointer { Matmul.multiplyTransposed(x, rows: n, w.baseAddress!, rows: ffn, inner: hidden, into: $0.baseAddress!) }
-        }
+        try hiddenUnits.withUnsafeMutableBufferPointer { try weights.multiply(x, rows: n, by: up, into: $0.baseAddress!) }
         hiddenUnits.withUnsafeMutableBufferPointer { units in
             gated.withUnsafeBufferPointer { activation.apply(gate: gate == nil ? nil : $0, up: units) }
         }
         if let rowWeights, placement == .beforeDown { Self.scaleRows(&hiddenUnits, width: ffn, by: rowWeights) }
-        try weights.with(down) { w in
-            hiddenUnits.withUnsafeBufferPointer { Matmul.multiplyTransposed($0.baseAddress!, rows: n, w.baseAddress!, rows: hidden, inner: ffn, into: o) }
-        }
+        try hiddenUnits.withUnsafeBufferPointer { try weights.multiply($0.baseAddress!, rows: n, by: down, into: o) }
         if let rowWeights, placement == .afterDown {
             for r in 0..<n {
                 for c in 0..<hidden { o[r * hidden + c] *= rowWeights[r] }

@@ -27,6 +27,44 @@ struct WeightFloats {
         return try scratch.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<count])) }
     }
 
+    /// Rows of the weight widened per block: 64 Ki floats (256 KiB) stay in a core's L2 cache
+    /// while OpenBLAS packs them, instead of a whole float32 matrix going through memory.
+    static let blockElements = 1 << 16
+
+    /// `c[m, n] = a[m, k] · W[n, k]ᵀ` for a stored weight `W` of any float dtype. Aligned float32
+    /// is used in place; anything else is widened block by block of rows into the scratch.
+    mutating func multiply(_ a: UnsafePointer<Float>, rows m: Int, by weight: any TensorSource, into c: UnsafeMutablePointer<Float>) throws {
+        let (n, k) = (weight.shape[0], weight.shape[1])
+        let dtype = weight.dtype
+        if dtype == .float32 {
+            let done: Bool = try weight.withBytes { raw in
+                guard raw.count == n * k * 4, let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else {
+                    return false
+                }
+                Matmul.multiplyTransposed(a, rows: m, base.assumingMemoryBound(to: Float.self), rows: n, inner: k, into: c)
+                return true
+            }
+            if done { return }
+        }
+        let blockRows = max(1, min(n, Self.blockElements / max(k, 1)))
+        if scratch.count < blockRows * k { scratch = [Float](repeating: 0, count: blockRows * k) }
+        try scratch.withUnsafeMutableBufferPointer { block in
+            try weight.withBytes { raw in
+                guard raw.count == n * k * dtype.byteSize else {
+                    throw DTypeConversion.Failure.lengthMismatch(expected: n * k * dtype.byteSize, found: raw.count)
+                }
+                var row = 0
+                while row < n {
+                    let rows = min(blockRows, n - row)
+                    let bytes = UnsafeRawBufferPointer(rebasing: raw[(row * k * dtype.byteSize)..<((row + rows) * k * dtype.byteSize)])
+                    try Self.widen(bytes, dtype: dtype, count: rows * k, into: block)
+                    Matmul.multiplyTransposed(a, rows: m, block.baseAddress!, rows: rows, inner: k, into: c + row, rowStride: n)
+                    row += rows
+                }
+            }
+        }
+    }
+
     /// Widens `count` elements of `raw` into `out`.
     static func widen(_ raw: UnsafeRawBufferPointer, dtype: DType, count: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
         guard dtype.isFloatingPoint else { throw DTypeConversion.Failure.notFloatingPoint(from: dtype, to: .float32) }
