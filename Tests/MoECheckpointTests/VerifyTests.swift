@@ -37,6 +37,32 @@ struct VerifyTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }
 
+    @Test("every checkpoint a library wrote for a case verifies against that library's first one", arguments: FixtureCatalog.expectations)
+    func formatsOfOneLibrary(_ expectation: FixtureExpectation) throws {
+        let readable = expectation.formatPaths.filter { (try? CheckpointReaders.open($0)) != nil }
+        guard let first = readable.first else { return }
+        for other in readable.dropFirst() {
+            let report = try Verifier.run(VerifyRequest(a: first, b: other, overrides: expectation.fixture.routing(for: expectation.library)))
+            #expect(report.passed, "\(report.text)")
+        }
+    }
+
+    @Test("a bf16 copy of a float32 checkpoint verifies at the bf16 tolerance, near-ties allowed")
+    func bf16Copy() throws {
+        guard let path = Self.biasCheckpoint else { return }
+        try withTemporaryDirectory { directory in
+            let variants = try CheckpointVariants(path)
+            var replace: [String: (any TensorSource)?] = [:]
+            for entry in variants.entries where !entry.key.hasSuffix("e_score_correction_bias") {
+                replace[entry.key] = CastTensor(entry.source, to: .bfloat16)
+            }
+            let copy = try variants.write("bf16", in: directory, replace: replace)
+            let report = try Verifier.run(VerifyRequest(a: path, b: copy, tokens: 256))
+            #expect(report.passed, "\(report.text)")
+            #expect(report.rows.first?.tolerance == 3e-2)
+        }
+    }
+
     /// Runs verify of the fixture against a broken copy and returns stdout; exit must be 1.
     static func verifyBroken(
         _ name: String, replace: (CheckpointVariants) throws -> [String: (any TensorSource)?], editConfig: @escaping (String) -> String = { $0 }
