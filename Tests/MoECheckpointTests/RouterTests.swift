@@ -132,6 +132,21 @@ struct RouterTests {
         #expect(Set(routing.indices) == [2, 3])
     }
 
+    @Test("Megatron's normalised softmax scores groups on the raw logits, its unnormalised softmax on probabilities")
+    func megatronSoftmaxGroups() throws {
+        let logits: [Float] = [3.0, -3.0, 2.0, 2.0]
+        let groups = RoutingSettings.Groups(count: 2, kept: 1)
+        // Logits: group scores 3 + (−3) = 0 and 2 + 2 = 4 → group 1, weights softmax([2, 2]).
+        let normalised = try Self.route(logits, RoutingSettings(topK: 2, scoreFunction: .softmax, normalize: true, groups: groups), flavor: .megatron)
+        #expect(Set(normalised.indices) == [2, 3])
+        #expect(Self.close(normalised.weights, [0.5, 0.5]))
+        // Probabilities: p0 + p1 ≈ 0.58 beats p2 + p3 ≈ 0.42 → group 0, raw probabilities.
+        let raw = try Self.route(logits, RoutingSettings(topK: 2, scoreFunction: .softmax, normalize: false, groups: groups), flavor: .megatron)
+        let p = Router.softmax(logits)
+        #expect(raw.indices == [0, 1])
+        #expect(Self.close(raw.weights, [p[0], p[1]]))
+    }
+
     @Test("OLMo-core has no group routing, and says so")
     func olmoRejectsGroups() {
         #expect(throws: ForwardError.self) {
