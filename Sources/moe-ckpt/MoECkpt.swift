@@ -14,7 +14,7 @@ struct MoECkpt: ParsableCommand {
         commandName: "moe-ckpt",
         abstract: "Inspect, convert and verify Mixture-of-Experts checkpoints without Python.",
         version: "0.1.0",
-        subcommands: [Inspect.self, Convert.self])
+        subcommands: [Inspect.self, Convert.self, Forward.self, Verify.self])
 
     static func main() {
         // A write past `ulimit -f` must fail with EFBIG (and exit 2), not kill the process.
