@@ -2,37 +2,6 @@ import Foundation
 import Testing
 @testable import MoECheckpoint
 
-/// Runs the built `moe-ckpt` binary, as users do.
-enum CLI {
-    /// The binary next to the test bundle (`.build/<triple>/debug/moe-ckpt`).
-    static let binary: URL? = {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("moe-ckpt"),
-            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("moe-ckpt"),
-            Fixtures.repo.appendingPathComponent(".build/debug/moe-ckpt"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try #require(binary)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-}
-
 @Suite(.enabled(if: CLI.binary != nil, "moe-ckpt binary not built next to the tests"))
 struct CLIHostileInputTests {
     /// A `.pt` whose pickle is `body`.

@@ -3,38 +3,9 @@ import Testing
 
 @testable import MoECheckpoint
 
-/// Runs the built `moe-ckpt` binary, which sits next to the test bundle in `.build/<config>/`.
-enum HDF5CLI {
-    /// The binary, if this build made one.
-    static var binary: String? {
-        let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [
-            bundleFolder.appendingPathComponent("moe-ckpt").path,
-            bundleFolder.deletingLastPathComponent().appendingPathComponent("moe-ckpt").path,
-            HDF5Fixtures.repository.appendingPathComponent(".build/debug/moe-ckpt").path,
-        ] + Bundle.allBundles.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent().appendingPathComponent("moe-ckpt").path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// Exit status, stdout and stderr of one run.
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(binary))
-        process.arguments = arguments
-        let (out, err) = (Pipe(), Pipe())
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-}
-
 @Suite("moe-ckpt with HDF5 files")
 struct HDF5CLITests {
-    @Test("bad HDF5 input exits 2 with one stderr line and no HDF5-DIAG trace", .enabled(if: HDF5CLI.binary != nil, "moe-ckpt is not built next to the tests"))
+    @Test("bad HDF5 input exits 2 with one stderr line and no HDF5-DIAG trace", .enabled(if: CLI.binary != nil, "moe-ckpt is not built next to the tests"))
     func badInputExitsTwo() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
@@ -54,7 +25,7 @@ struct HDF5CLITests {
         ]
         for (path, phrase) in cases {
             for arguments in [["inspect", path], ["convert", path, scratch.file("out"), "--to", "hf", "--format", "safetensors"]] {
-                let result = try HDF5CLI.run(arguments)
+                let result = try CLI.run(arguments)
                 #expect(result.status == 2, "\(arguments)")
                 let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
                 #expect(lines.count == 1, "\(arguments): \(result.stderr)")
@@ -68,7 +39,7 @@ struct HDF5CLITests {
 
     @Test(
         "convert SRC out.h5 --format hdf5 and back, with and without --compress",
-        .enabled(if: HDF5CLI.binary != nil && !HDF5Fixtures.checkpoints.isEmpty, "moe-ckpt or the fixtures are missing"))
+        .enabled(if: CLI.binary != nil && !HDF5Fixtures.checkpoints.isEmpty, "moe-ckpt or the fixtures are missing"))
     func convertThroughTheBinary() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
@@ -77,18 +48,18 @@ struct HDF5CLITests {
         for compress in [false, true] {
             let h5 = scratch.file("out-\(compress).h5")
             let back = scratch.file("back-\(compress)")
-            let to = try HDF5CLI.run(["convert", fixture, h5, "--to", "hf", "--format", "hdf5"] + (compress ? ["--compress"] : []))
+            let to = try CLI.run(["convert", fixture, h5, "--to", "hf", "--format", "hdf5"] + (compress ? ["--compress"] : []))
             #expect(to.status == 0, "\(to.stderr)")
-            let from = try HDF5CLI.run(["convert", h5, back, "--to", "hf", "--format", "safetensors"])
+            let from = try CLI.run(["convert", h5, back, "--to", "hf", "--format", "safetensors"])
             #expect(from.status == 0, "\(from.stderr)")
-            let inspect = try HDF5CLI.run(["inspect", h5, "--json"])
-            let original = try HDF5CLI.run(["inspect", fixture, "--json"])
+            let inspect = try CLI.run(["inspect", h5, "--json"])
+            let original = try CLI.run(["inspect", fixture, "--json"])
             let moe = { (text: String) in try JSONParser().parse(string: text).objectValue?["moe"] }
             #expect(try moe(inspect.stdout) == moe(original.stdout))
             #expect(inspect.stdout.contains("\"format\": \"hdf5\""))
             try TensorCompare.expectIdentical(CheckpointReaders.open(back).stateDict, CheckpointReaders.open(fixture).stateDict, fixture)
         }
-        let misuse = try HDF5CLI.run(["convert", fixture, scratch.file("x"), "--to", "hf", "--compress"])
+        let misuse = try CLI.run(["convert", fixture, scratch.file("x"), "--to", "hf", "--compress"])
         #expect(misuse.status == 2 && misuse.stderr.contains("'--compress' needs '--format hdf5'"))
     }
 }

@@ -28,46 +28,13 @@ enum TestSupport {
         return url.path
     }
 
-    /// The built `moe-ckpt` executable, next to the test bundle.
-    static var binary: URL? {
-        var candidates: [URL] = []
-        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
-        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        for build in [".build/debug", ".build/release"] { candidates.append(repoRoot.appendingPathComponent(build)) }
-        for dir in candidates {
-            let url = dir.appendingPathComponent("moe-ckpt")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return nil
-    }
-
-    /// What a run of the CLI produced.
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    /// The built `moe-ckpt` executable (see `CLI`).
+    static var binary: URL? { CLI.binary }
 
     /// Runs the CLI with `arguments`.
-    static func run(_ arguments: [String]) throws -> Run {
-        guard let binary else { throw CLIMissing() }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-    }
+    static func run(_ arguments: [String]) throws -> CLI.Result { try CLI.run(arguments) }
 
-    struct CLIMissing: Error, CustomStringConvertible {
-        var description: String { "the moe-ckpt executable was not built next to the tests" }
-    }
+    typealias CLIMissing = CLI.NotBuilt
 
     /// A safetensors file built from raw parts, for hostile-input tests.
     static func safetensorsBytes(header: String, data: [UInt8] = [], declaredLength: UInt64? = nil) -> [UInt8] {

@@ -8,8 +8,9 @@ enum CLI {
         let stderr: String
     }
 
-    /// The binary: beside the test bundle, else `.build/debug/moe-ckpt` of this repository.
-    static var binary: URL {
+    /// The binary: beside the test bundle, else `.build/debug/moe-ckpt` of this repository;
+    /// `nil` when it was not built.
+    static var binary: URL? {
         var candidates: [URL] = []
         if let bundle = Bundle.main.executableURL?.deletingLastPathComponent() {
             candidates.append(bundle.appendingPathComponent("moe-ckpt"))
@@ -17,11 +18,16 @@ enum CLI {
         }
         for bundle in Bundle.allBundles { candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("moe-ckpt")) }
         candidates.append(FixtureCatalog.repositoryRoot.appendingPathComponent(".build/debug/moe-ckpt"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    struct NotBuilt: Error, CustomStringConvertible {
+        var description: String { "the moe-ckpt executable was not built next to the tests" }
     }
 
     static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
+        guard let binary else { throw NotBuilt() }
         process.executableURL = binary
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
