@@ -47,7 +47,10 @@ public enum NonMoETable {
     /// the target has no name for.
     public static func translate(_ entries: [TensorEntry], from source: Layout, to target: Layout) -> (mapped: [TensorEntry], unmapped: [String]) {
         if source == target || Set([source, target]) == Set([.hf, .nemo]) { return (entries, []) }
-        let sourceRows = rows(source)
+        // DeepSeek's multi-head latent attention has no counterpart in the other frameworks'
+        // attention; its `o_proj` has another width. Carrying any of it would load wrongly.
+        let latentAttention = entries.contains { $0.key.contains("self_attn.kv_a_proj_with_mqa") || $0.key.contains("self_attn.q_a_proj") }
+        let sourceRows = rows(source).filter { !(latentAttention && $0.name.hasPrefix("attn_")) }
         let targetRows = Dictionary(rows(target).map { ($0.name, $0.pattern) }, uniquingKeysWith: { first, _ in first })
         var mapped: [TensorEntry] = []
         var unmapped: [String] = []
