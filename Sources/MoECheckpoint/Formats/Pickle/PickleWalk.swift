@@ -1,0 +1,95 @@
+/// Structural facts about finished `PickleValue`s: the check that makes them safe to walk
+/// recursively, and value equality.
+enum PickleWalk {
+    /// The direct children of a value.
+    static func children(_ value: PickleValue) -> [PickleValue] {
+        switch value {
+        case .none, .bool, .int, .bigInt, .float, .string, .bytes, .global, .storage: return []
+        case .tuple(let items), .frozenSet(let items): return items
+        case .list(let list), .set(let list): return list.items
+        case .dict(let dict): return dict.items.flatMap { [$0.key, $0.value] } + (dict.state.map { [$0] } ?? [])
+        case .reduce(let o), .object(let o):
+            return [o.callable, o.args] + (o.kwargs.map { [$0] } ?? []) + (o.state.map { [$0] } ?? []) + o.listItems
+                + o.dictItems.flatMap { [$0.key, $0.value] }
+        case .tensor(let t): return t.metadata.map { [$0] } ?? []
+        }
+    }
+
+    /// The identity of a value's box, for the containers that have one.
+    static func boxIdentity(_ value: PickleValue) -> ObjectIdentifier? {
+        switch value {
+        case .list(let l), .set(let l): return ObjectIdentifier(l)
+        case .dict(let d): return ObjectIdentifier(d)
+        case .reduce(let o), .object(let o): return ObjectIdentifier(o)
+        default: return nil
+        }
+    }
+
+    /// Rejects cycles, nesting deeper than the limit and expansions beyond the object budget,
+    /// without recursing. After this, any recursive walk is at most `maxNesting` deep and visits
+    /// at most `budget` nodes, whatever sharing the memo created.
+    static func checkFinished(_ root: PickleValue, source: String, offset: Int, limits: PickleLimits, budget: Int) throws {
+        enum Step {
+            case enter(PickleValue, depth: Int)
+            case leave(ObjectIdentifier)
+        }
+        var work: [Step] = [.enter(root, depth: 0)]
+        var onPath = Set<ObjectIdentifier>()
+        var visits = 0
+        while let step = work.popLast() {
+            switch step {
+            case .leave(let id):
+                onPath.remove(id)
+            case .enter(let value, let depth):
+                visits += 1
+                guard visits <= budget else { throw PickleError.objectBudget(source: source, offset: offset, limit: budget) }
+                guard depth <= limits.maxNesting else { throw PickleError.nestingTooDeep(source: source, limit: limits.maxNesting) }
+                if let id = boxIdentity(value) {
+                    guard onPath.insert(id).inserted else { throw PickleError.cycle(source: source, kind: value.kindName) }
+                    work.append(.leave(id))
+                }
+                for child in children(value).reversed() { work.append(.enter(child, depth: depth + 1)) }
+            }
+        }
+    }
+}
+
+extension PickleValue: Equatable {
+    /// Structural equality: float bits, dict order, opaque objects field by field. Two boxes
+    /// are equal when they are the same box or hold equal contents.
+    public static func == (lhs: PickleValue, rhs: PickleValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.none, .none): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.bigInt(let a), .bigInt(let b)): return a == b
+        case (.float(let a), .float(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.bytes(let a), .bytes(let b)): return a == b
+        case (.tuple(let a), .tuple(let b)), (.frozenSet(let a), .frozenSet(let b)): return a == b
+        case (.list(let a), .list(let b)), (.set(let a), .set(let b)): return a === b || a.items == b.items
+        case (.dict(let a), .dict(let b)):
+            return a === b || (a.ordered == b.ordered && a.state == b.state && pairsEqual(a.items, b.items))
+        case (.global(let m1, let n1), .global(let m2, let n2)): return m1 == m2 && n1 == n2
+        case (.reduce(let a), .reduce(let b)), (.object(let a), .object(let b)):
+            return a === b
+                || (a.callable == b.callable && a.args == b.args && a.kwargs == b.kwargs && a.state == b.state
+                    && a.listItems == b.listItems && pairsEqual(a.dictItems, b.dictItems))
+        case (.tensor(let a), .tensor(let b)): return a == b
+        case (.storage(let a), .storage(let b)): return a == b
+        default: return false
+        }
+    }
+
+    static func pairsEqual(_ a: [(key: PickleValue, value: PickleValue)], _ b: [(key: PickleValue, value: PickleValue)]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+}
+
+extension TorchTensorRef: Equatable {
+    public static func == (lhs: TorchTensorRef, rhs: TorchTensorRef) -> Bool {
+        lhs.storage == rhs.storage && lhs.dtype == rhs.dtype && lhs.storageOffset == rhs.storageOffset && lhs.shape == rhs.shape
+            && lhs.stride == rhs.stride && lhs.requiresGrad == rhs.requiresGrad && lhs.rebuild == rhs.rebuild
+            && lhs.metadata == rhs.metadata && lhs.parameterRequiresGrad == rhs.parameterRequiresGrad
+    }
+}

@@ -1,0 +1,200 @@
+/// Writes a zip archive byte for byte the way torch's `PyTorchStreamWriter` (miniz) does
+/// (`formats.md` §1.3): every record under one archive folder, stored, its data 64-byte aligned
+/// by an "FB" extra field padded with `Z`, flags `0x0808`, zero times and deferred CRC/sizes in
+/// the local header, a data descriptor after the data, and the ZIP64 end records always.
+///
+/// Records are streamed: a tensor goes from its source to the file in one pass, its CRC-32
+/// computed on the way, so memory stays bounded by the largest tensor's source.
+public final class TorchZipWriter {
+    /// Where the archive is written.
+    public let path: String
+    /// The folder every record goes in (torch uses the file stem).
+    public let archiveName: String
+    /// Alignment of every record's data (`kFieldAlignment`).
+    public static let alignment = 64
+
+    private let output: OutputFile
+    private var records: [WrittenRecord] = []
+    private var names = Set<String>()
+
+    /// What the central directory needs to know about a written record.
+    private struct WrittenRecord {
+        let name: [UInt8]
+        let headerOffset: Int
+        let size: Int
+        let crc: UInt32
+    }
+
+    /// Creates the archive file (which must not exist yet).
+    public init(path: String, archiveName: String) throws {
+        self.path = path
+        self.archiveName = archiveName
+        output = try OutputFile(creating: path)
+    }
+
+    /// CRC-32s of the records written so far, in order (torch derives `serialization_id` from them).
+    public var recordCRCs: [UInt32] { records.map(\.crc) }
+
+    /// Writes a small record held in memory.
+    public func addRecord(_ record: String, bytes: [UInt8]) throws {
+        try addRecord(record, size: bytes.count) { emit in try bytes.withUnsafeBytes { try emit($0) } }
+    }
+
+    /// Streams a tensor's bytes as a record.
+    public func addRecord(_ record: String, source: any TensorSource) throws {
+        let size = source.byteCount
+        try addRecord(record, size: size) { emit in
+            try source.withBytes { bytes in
+                guard bytes.count == size else {
+                    throw FileError.shortWrite(path: path, expected: size, written: bytes.count)
+                }
+                try emit(bytes)
+            }
+        }
+    }
+
+    /// Writes a record of exactly `size` bytes, produced by `produce` through the `emit` it is given.
+    public func addRecord(_ record: String, size: Int, produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let name = Array((archiveName + "/" + record).utf8)
+        precondition(names.insert(archiveName + "/" + record).inserted, "record \(record) written twice")
+        let headerOffset = output.position
+        try output.write(Self.localHeader(name: name, headerOffset: headerOffset, size: size))
+        var crc: UInt32 = 0
+        var written = 0
+        try produce { bytes in
+            crc = Zlib.crc32(bytes, continuing: crc)
+            written += bytes.count
+            try output.write(bytes)
+        }
+        guard written == size else { throw FileError.shortWrite(path: path, expected: size, written: written) }
+        var descriptor: [UInt8] = []
+        descriptor.appendLE(ZipFormat.dataDescriptorSignature)
+        descriptor.appendLE(crc)
+        if Self.isZip64(size: size, offset: headerOffset) {
+            descriptor.appendLE(UInt64(size))
+            descriptor.appendLE(UInt64(size))
+        } else {
+            descriptor.appendLE(UInt32(size))
+            descriptor.appendLE(UInt32(size))
+        }
+        try output.write(descriptor)
+        records.append(WrittenRecord(name: name, headerOffset: headerOffset, size: size, crc: crc))
+    }
+
+    /// Writes the central directory and the end records, then flushes and closes the file.
+    public func finish() throws {
+        let directoryOffset = output.position
+        var directory: [UInt8] = []
+        for record in records {
+            let largeSize = record.size >= Int(ZipFormat.sentinel32)
+            let largeOffset = record.headerOffset >= Int(ZipFormat.sentinel32)
+            var extra: [UInt8] = []
+            if largeSize || largeOffset {
+                extra.appendLE(ZipFormat.zip64ExtraID)
+                extra.appendLE(UInt16((largeSize ? 16 : 0) + (largeOffset ? 8 : 0)))
+                if largeSize {
+                    extra.appendLE(UInt64(record.size))
+                    extra.appendLE(UInt64(record.size))
+                }
+                if largeOffset { extra.appendLE(UInt64(record.headerOffset)) }
+            }
+            directory.appendLE(ZipFormat.centralHeaderSignature)
+            directory.appendLE(UInt16(0))  // version made by
+            directory.appendLE(UInt16(extra.isEmpty ? 0 : 45))  // version needed
+            directory.appendLE(Self.flags)
+            directory.appendLE(ZipFormat.methodStored)
+            directory.appendLE(UInt32(0))  // time, date
+            directory.appendLE(record.crc)
+            directory.appendLE(largeSize ? ZipFormat.sentinel32 : UInt32(record.size))
+            directory.appendLE(largeSize ? ZipFormat.sentinel32 : UInt32(record.size))
+            directory.appendLE(UInt16(record.name.count))
+            directory.appendLE(UInt16(extra.count))
+            directory.appendLE(UInt16(0))  // comment
+            directory.appendLE(UInt16(0))  // disk
+            directory.appendLE(UInt16(0))  // internal attributes
+            directory.appendLE(UInt32(0))  // external attributes
+            directory.appendLE(largeOffset ? ZipFormat.sentinel32 : UInt32(record.headerOffset))
+            directory += record.name
+            directory += extra
+        }
+        try output.write(directory)
+        let zip64Offset = output.position
+        let count = UInt64(records.count)
+        var end: [UInt8] = []
+        end.appendLE(ZipFormat.zip64EndRecordSignature)
+        end.appendLE(UInt64(44))
+        end.appendLE(UInt16(0x031E))  // version made by, as miniz writes
+        end.appendLE(UInt16(45))
+        end.appendLE(UInt32(0))
+        end.appendLE(UInt32(0))
+        end.appendLE(count)
+        end.appendLE(count)
+        end.appendLE(UInt64(directory.count))
+        end.appendLE(UInt64(directoryOffset))
+        end.appendLE(ZipFormat.zip64LocatorSignature)
+        end.appendLE(UInt32(0))
+        end.appendLE(UInt64(zip64Offset))
+        end.appendLE(UInt32(1))
+        let smallCount = UInt16(min(count, UInt64(ZipFormat.sentinel16)))
+        end.appendLE(ZipFormat.endRecordSignature)
+        end.appendLE(UInt16(0))
+        end.appendLE(UInt16(0))
+        end.appendLE(smallCount)
+        end.appendLE(smallCount)
+        end.appendLE(directory.count >= Int(ZipFormat.sentinel32) ? ZipFormat.sentinel32 : UInt32(directory.count))
+        end.appendLE(directoryOffset >= Int(ZipFormat.sentinel32) ? ZipFormat.sentinel32 : UInt32(directoryOffset))
+        end.appendLE(UInt16(0))
+        try output.write(end)
+        try output.close()
+    }
+
+    /// Bit 3 (data descriptor) and bit 11 (UTF-8 names).
+    static let flags: UInt16 = ZipFormat.flagDataDescriptor | ZipFormat.flagUTF8
+
+    static func isZip64(size: Int, offset: Int) -> Bool {
+        size >= Int(ZipFormat.sentinel32) || offset >= Int(ZipFormat.sentinel32)
+    }
+
+    /// The local header, with the FB padding computed as `detail::getPadding` does.
+    static func localHeader(name: [UInt8], headerOffset: Int, size: Int) -> [UInt8] {
+        let largeSize = size >= Int(ZipFormat.sentinel32)
+        let largeOffset = headerOffset >= Int(ZipFormat.sentinel32)
+        var zip64: [UInt8] = []
+        if largeSize || largeOffset {
+            zip64.appendLE(ZipFormat.zip64ExtraID)
+            zip64.appendLE(UInt16((largeSize ? 16 : 0) + (largeOffset ? 8 : 0)))
+            if largeSize {
+                zip64.appendLE(UInt64(size))
+                zip64.appendLE(UInt64(size))
+            }
+            if largeOffset { zip64.appendLE(UInt64(headerOffset)) }
+        }
+        let start = headerOffset + ZipFormat.localHeaderSize + name.count + zip64.count + 4
+        let padding = (alignment - start % alignment) % alignment
+        var header: [UInt8] = []
+        header.reserveCapacity(start - headerOffset + padding)
+        header.appendLE(ZipFormat.localHeaderSignature)
+        header.appendLE(UInt16(0))  // version needed
+        header.appendLE(flags)
+        header.appendLE(ZipFormat.methodStored)
+        header.appendLE(UInt32(0))  // time, date
+        header.appendLE(UInt32(0))  // CRC, deferred to the descriptor
+        header.appendLE(largeSize ? ZipFormat.sentinel32 : 0)
+        header.appendLE(largeSize ? ZipFormat.sentinel32 : 0)
+        header.appendLE(UInt16(name.count))
+        header.appendLE(UInt16(zip64.count + 4 + padding))
+        header += name
+        header += zip64
+        header.appendLE(ZipFormat.paddingExtraID)
+        header.appendLE(UInt16(padding))
+        header += [UInt8](repeating: UInt8(ascii: "Z"), count: padding)
+        return header
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends an integer in little-endian byte order.
+    mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+}
