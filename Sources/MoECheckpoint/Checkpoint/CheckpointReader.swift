@@ -45,6 +45,7 @@ public protocol CheckpointReader: Sendable {
 public enum CheckpointReaders {
     /// Every reader this build has.
     public static let all: [any CheckpointReader.Type] = [
+        MegatronDistReader.self,
         SafetensorsCheckpointReader.self,
     ]
 
