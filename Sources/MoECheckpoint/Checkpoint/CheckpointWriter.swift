@@ -46,6 +46,7 @@ public protocol CheckpointWriter: Sendable {
 public enum CheckpointWriters {
     public static let all: [any CheckpointWriter.Type] = [
         SafetensorsCheckpointWriter.self,
+        MegatronDistWriter.self,
     ]
 
     public static func writer(for format: ContainerFormat) -> (any CheckpointWriter.Type)? {
