@@ -46,6 +46,7 @@ public enum CheckpointReaders {
     /// Every reader this build has.
     public static let all: [any CheckpointReader.Type] = [
         MegatronDistReader.self,
+        OLMoDCPReader.self,
         SafetensorsCheckpointReader.self,
     ]
 

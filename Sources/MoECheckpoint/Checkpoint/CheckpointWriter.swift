@@ -47,6 +47,7 @@ public enum CheckpointWriters {
     public static let all: [any CheckpointWriter.Type] = [
         SafetensorsCheckpointWriter.self,
         MegatronDistWriter.self,
+        OLMoDCPWriter.self,
     ]
 
     public static func writer(for format: ContainerFormat) -> (any CheckpointWriter.Type)? {
