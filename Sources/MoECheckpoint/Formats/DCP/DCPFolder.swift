@@ -20,6 +20,7 @@ public final class DCPFolder: @unchecked Sendable {
     private let lock = NSLock()
     private var mapped: [String: MappedFile] = [:]
     private var opened = 0
+    private var itemsRead = 0
 
     /// The name of the metadata file.
     public static let metadataName = ".metadata"
@@ -104,6 +105,13 @@ public final class DCPFolder: @unchecked Sendable {
         return opened
     }
 
+    /// How many tensor items have been parsed (tests check that one expert reads only its chunks).
+    public var tensorItemsRead: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return itemsRead
+    }
+
     /// The mapping of a data file, made on first use.
     func dataFile(_ name: String) throws -> MappedFile {
         lock.lock()
@@ -148,6 +156,9 @@ public final class DCPFolder: @unchecked Sendable {
         guard let info = metadata.storage[key] else { throw DCPError.missingStorage(file: metadataPath, key: fqn, offsets: chunk.offsets) }
         let file = try dataFile(info.relativePath)
         let label = "\(file.path)[\(info.offset)..<\(info.offset + info.length)]"
+        lock.lock()
+        itemsRead += 1
+        lock.unlock()
         let save: TorchSaveFile
         do {
             save = try TorchSaveFile(archive: ZipArchive(file: file, range: info.range, label: label), strict: true)
