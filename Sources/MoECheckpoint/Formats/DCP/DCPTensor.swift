@@ -7,6 +7,14 @@ public struct DCPTensor: TensorSource {
     public let folder: DCPFolder
     public let fqn: String
     public let info: DCPTensorInfo
+    let index: DCPChunkIndex
+
+    init(folder: DCPFolder, fqn: String, info: DCPTensorInfo) {
+        self.folder = folder
+        self.fqn = fqn
+        self.info = info
+        index = DCPChunkIndex(info)
+    }
 
     public var dtype: DType { info.dtype }
     public var shape: [Int] { info.size }
@@ -17,9 +25,7 @@ public struct DCPTensor: TensorSource {
 
     public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         precondition(range.lowerBound >= 0 && range.upperBound <= byteCount, "range inside the tensor")
-        let size = dtype.byteSize
-        let geometries = info.chunks.map { DCPChunkGeometry(chunk: $0, globalShape: info.size, elementSize: size) }
-        let meeting = geometries.filter { $0.firstByte < range.upperBound && range.lowerBound < $0.endByte }
+        let meeting = index.meeting(range)
         if meeting.count == 1, let only = meeting.first, only.isContiguous, only.firstByte <= range.lowerBound, range.upperBound <= only.endByte {
             let blob = try folder.chunkTensor(fqn, chunk: only.chunk, dtype: dtype)
             let start = range.lowerBound - only.firstByte
