@@ -14,6 +14,7 @@ struct MutationFuzzTests {
         let wanted: (String) -> Bool
         switch target {
         case .safetensorsHeader: wanted = { $0.hasSuffix(".safetensors") }
+        case .dcpMetadata: wanted = { $0.hasSuffix("/.metadata") }
         default: wanted = { $0.hasSuffix(".json") }
         }
         return files.filter(wanted).prefix(12).compactMap { try? Array(Data(contentsOf: root.appendingPathComponent($0))) }

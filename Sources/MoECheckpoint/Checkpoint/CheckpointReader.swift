@@ -45,6 +45,8 @@ public protocol CheckpointReader: Sendable {
 public enum CheckpointReaders {
     /// Every reader this build has.
     public static let all: [any CheckpointReader.Type] = [
+        MegatronDistReader.self,
+        OLMoDCPReader.self,
         // Legacy first: its rank files are also `.pt` files.
         MegatronLegacyReader.self,
         SafetensorsCheckpointReader.self,

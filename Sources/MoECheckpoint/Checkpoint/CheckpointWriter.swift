@@ -58,6 +58,8 @@ public enum CheckpointWriters {
         HDF5CheckpointWriter.self,
         PTCheckpointWriter.self,
         MegatronLegacyWriter.self,
+        MegatronDistWriter.self,
+        OLMoDCPWriter.self,
     ]
 
     public static func writer(for format: ContainerFormat) -> (any CheckpointWriter.Type)? {

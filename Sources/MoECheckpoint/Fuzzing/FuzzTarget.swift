@@ -10,6 +10,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case hfConfig = "hf-config"
     case moeConfig = "moe-config"
     case safetensorsIndex = "safetensors-index"
+    case dcpMetadata = "dcp-metadata"
 
     /// Runs the parser on `bytes`.
     public func run(_ bytes: UnsafeRawBufferPointer) {
@@ -26,6 +27,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 _ = MegatronArgs(fields: object).moeConfig
             }
             _ = try? JSONDecoder().decode(MoEConfig.self, from: Data(bytes))
+        case .dcpMetadata:
+            if let root = try? Unpickler(source: "fuzz").unpickle(bytes) {
+                _ = try? DCPMetadataDecoder(file: "fuzz").decode(root)
+            }
         case .safetensorsIndex:
             if let path = try? Self.scratchFile(bytes) {
                 _ = try? SafetensorsIndex(path: path)

@@ -14,6 +14,10 @@ public final class TorchZipWriter {
     public static let alignment = 64
 
     private let output: OutputFile
+    /// Where the archive starts in `output` (non-zero for DCP items appended to a `.distcp`).
+    private let base: Int
+    /// Whether `finish` closes the file (it does not for archives appended to a shared file).
+    private let ownsOutput: Bool
     private var records: [WrittenRecord] = []
     private var names = Set<String>()
 
@@ -30,7 +34,23 @@ public final class TorchZipWriter {
         self.path = path
         self.archiveName = archiveName
         output = try OutputFile(creating: path)
+        base = 0
+        ownsOutput = true
     }
+
+    /// Appends an archive to `output` at its current position, as DCP stores each item inside a
+    /// `.distcp` file: offsets and alignment are relative to the archive's start, and `finish`
+    /// leaves the file open for the next item.
+    public init(appendingTo output: OutputFile, archiveName: String) {
+        self.path = output.path
+        self.archiveName = archiveName
+        self.output = output
+        base = output.position
+        ownsOutput = false
+    }
+
+    /// Bytes written so far, from the archive's start.
+    public var size: Int { output.position - base }
 
     /// CRC-32s of the records written so far, in order (torch derives `serialization_id` from them).
     public var recordCRCs: [UInt32] { records.map(\.crc) }
@@ -57,7 +77,7 @@ public final class TorchZipWriter {
     public func addRecord(_ record: String, size: Int, produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let name = Array((archiveName + "/" + record).utf8)
         precondition(names.insert(archiveName + "/" + record).inserted, "record \(record) written twice")
-        let headerOffset = output.position
+        let headerOffset = output.position - base
         try output.write(Self.localHeader(name: name, headerOffset: headerOffset, size: size))
         var crc: UInt32 = 0
         var written = 0
@@ -83,7 +103,7 @@ public final class TorchZipWriter {
 
     /// Writes the central directory and the end records, then flushes and closes the file.
     public func finish() throws {
-        let directoryOffset = output.position
+        let directoryOffset = output.position - base
         var directory: [UInt8] = []
         for record in records {
             let largeSize = record.size >= Int(ZipFormat.sentinel32)
@@ -118,7 +138,7 @@ public final class TorchZipWriter {
             directory += extra
         }
         try output.write(directory)
-        let zip64Offset = output.position
+        let zip64Offset = output.position - base
         let count = UInt64(records.count)
         var end: [UInt8] = []
         end.appendLE(ZipFormat.zip64EndRecordSignature)
@@ -145,7 +165,7 @@ public final class TorchZipWriter {
         end.appendLE(directoryOffset >= Int(ZipFormat.sentinel32) ? ZipFormat.sentinel32 : UInt32(directoryOffset))
         end.appendLE(UInt16(0))
         try output.write(end)
-        try output.close()
+        if ownsOutput { try output.close() }
     }
 
     /// Bit 3 (data descriptor) and bit 11 (UTF-8 names).
