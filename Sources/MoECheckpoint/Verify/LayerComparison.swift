@@ -112,12 +112,28 @@ enum LayerComparison {
     /// Every expert and the shared expert of B against A's, on the probe tokens.
     static func expertFindings(_ a: MoELayerForward, _ b: MoELayerForward, probes: [Float], count: Int, tolerance: Double) throws -> [VerifyFinding] {
         guard count > 0 else { return [] }
+        // Every expert of A and B on the probes, experts in parallel.
+        let experts = min(a.experts.count, b.experts.count)
+        let size = count * a.hiddenSize
+        var allA = [Float](repeating: 0, count: experts * size)
+        var allB = [Float](repeating: 0, count: experts * size)
+        try allA.withUnsafeMutableBufferPointer { pa in
+            try allB.withUnsafeMutableBufferPointer { pb in
+                let (sharedA, sharedB) = (ParallelExperts.SharedBuffer(base: pa.baseAddress!), ParallelExperts.SharedBuffer(base: pb.baseAddress!))
+                try ParallelExperts.forEach(experts) { e, _ in
+                    let outA = try a.experts.output(ofExpert: e, probes, count: count)
+                    let outB = try b.experts.output(ofExpert: e, probes, count: count)
+                    (sharedA.base + e * size).update(from: outA, count: size)
+                    (sharedB.base + e * size).update(from: outB, count: size)
+                }
+            }
+        }
         var outputsA: [Int: [Float]] = [:]
         var outputsB: [Int: [Float]] = [:]
         var failing: [(Int, ErrorSize)] = []
-        for e in 0..<min(a.experts.count, b.experts.count) {
-            let outA = try a.experts.output(ofExpert: e, probes, count: count)
-            let outB = try b.experts.output(ofExpert: e, probes, count: count)
+        for e in 0..<experts {
+            let outA = Array(allA[(e * size)..<((e + 1) * size)])
+            let outB = Array(allB[(e * size)..<((e + 1) * size)])
             let size = ErrorSize(reference: outA, candidate: outB)
             if size.relative > tolerance {
                 failing.append((e, size))

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs the built `moe-ckpt` binary, found next to the test bundle under `.build/`.
-enum CLI {
+enum MoECkptCLI {
     struct Result {
         let status: Int32
         let stdout: String
