@@ -129,7 +129,7 @@ struct DCPHostileTests {
         // A [2, 2] float32 tensor (16 bytes) whose storage record holds 20.
         let tensor = TorchTensorRef.dense(key: "0", dtype: .float32, shape: [2, 2])
         let bytes = [UInt8](repeating: 0, count: 20)
-        try TorchSaveWriter.write(
+        try TorchSaveArchive.write(
             .tensor(tensor), storages: [.init(key: "0", size: 20) { emit in try bytes.withUnsafeBytes { try emit($0) } }],
             into: TorchZipWriter(appendingTo: output, archiveName: "archive"))
         let length = output.position

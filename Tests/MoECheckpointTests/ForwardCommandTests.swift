@@ -15,7 +15,7 @@ struct ForwardCommandTests {
         guard let fixture = Self.fixture, let checkpoint = Self.checkpoint else { return }
         try withTemporaryDirectory { directory in
             let output = directory.appendingPathComponent("y.safetensors").path
-            let result = try MoECkptCLI.run(["forward", checkpoint, "--input", fixture.input, "--output", output, "--json"])
+            let result = try CLI.run(["forward", checkpoint, "--input", fixture.input, "--output", output, "--json"])
             #expect(result.status == 0, "\(result.stderr)")
             let file = try SafetensorsFile(path: output)
             let tokens = try SafetensorsFile(path: fixture.input).tensor(named: "x")!.shape[0]
@@ -33,7 +33,7 @@ struct ForwardCommandTests {
         guard let checkpoint = Self.checkpoint else { return }
         try withTemporaryDirectory { directory in
             let output = directory.appendingPathComponent("y.safetensors").path
-            let result = try MoECkptCLI.run(["forward", checkpoint, "--input", input, "--output", output] + extra)
+            let result = try CLI.run(["forward", checkpoint, "--input", input, "--output", output] + extra)
             #expect(result.status == 2)
             if oneLine { #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)") }
             for needle in needles { #expect(result.stderr.contains(needle), "\(result.stderr)") }
@@ -64,7 +64,7 @@ struct ForwardCommandTests {
         guard let fixture = Self.fixture, let checkpoint = Self.checkpoint else { return }
         let native = checkpoint.replacingOccurrences(of: "hf/epoch_0_step_1/model/consolidated", with: "native/model.safetensors")
         try withTemporaryDirectory { directory in
-            let result = try MoECkptCLI.run(["forward", native, "--input", fixture.input, "--output", directory.appendingPathComponent("y").path])
+            let result = try CLI.run(["forward", native, "--input", fixture.input, "--output", directory.appendingPathComponent("y").path])
             #expect(result.status == 2 && result.stderr.contains("--top-k"))
         }
     }

@@ -16,7 +16,7 @@ struct VerifyTests {
     @Test("a checkpoint verifies against itself")
     func againstItself() throws {
         guard let path = Self.biasCheckpoint else { return }
-        let result = try MoECkptCLI.run(["verify", path, path])
+        let result = try CLI.run(["verify", path, path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("agree"))
     }
@@ -26,14 +26,14 @@ struct VerifyTests {
         guard let path = Self.biasCheckpoint else { return }
         try withTemporaryDirectory { directory in
             let copy = try CheckpointVariants(path).write("copy", in: directory)
-            let result = try MoECkptCLI.run(["verify", path, copy, "--json"])
+            let result = try CLI.run(["verify", path, copy, "--json"])
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
             let json = try JSONParser().parse(string: result.stdout).objectValue
             #expect(json?["passed"]?.boolValue == true)
             #expect(json?["layers"]?.arrayValue?.first?.objectValue?["diagnostics"]?.objectValue?["a"] != nil)
         }
         let native = path.replacingOccurrences(of: "hf/epoch_0_step_1/model/consolidated", with: "native/model.safetensors")
-        let result = try MoECkptCLI.run(["verify", path, native, "--top-k", "2", "--score", "sigmoid", "--normalize", "--scale", "1"])
+        let result = try CLI.run(["verify", path, native, "--top-k", "2", "--score", "sigmoid", "--normalize", "--scale", "1"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }
 
@@ -71,7 +71,7 @@ struct VerifyTests {
         return try withTemporaryDirectory { directory in
             let variants = try CheckpointVariants(path)
             let broken = try variants.write(name, in: directory, replace: try replace(variants), editConfig: editConfig)
-            let result = try MoECkptCLI.run(["verify", path, broken])
+            let result = try CLI.run(["verify", path, broken])
             #expect(result.status == 1, "\(name): \(result.stdout)\(result.stderr)")
             return result.stdout
         }
@@ -160,12 +160,12 @@ struct VerifyTests {
     func unreadableInput() throws {
         guard let path = Self.biasCheckpoint else { return }
         let native = path.replacingOccurrences(of: "hf/epoch_0_step_1/model/consolidated", with: "native/model.safetensors")
-        let missing = try MoECkptCLI.run(["verify", path, native])
+        let missing = try CLI.run(["verify", path, native])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("top_k") && missing.stderr.contains("--top-k"))
-        let layer = try MoECkptCLI.run(["verify", path, path, "--layer", "7"])
+        let layer = try CLI.run(["verify", path, path, "--layer", "7"])
         #expect(layer.status == 2 && layer.stderr.contains("layer 7"))
-        let nothing = try MoECkptCLI.run(["verify", path, "/nonexistent/checkpoint"])
+        let nothing = try CLI.run(["verify", path, "/nonexistent/checkpoint"])
         #expect(nothing.status == 2 && nothing.stderr.split(separator: "\n").count == 1)
     }
 }

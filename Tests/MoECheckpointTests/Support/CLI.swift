@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs the built `moe-ckpt` binary, found next to the test bundle under `.build/`.
-enum MoECkptCLI {
+enum CLI {
     struct Result {
         let status: Int32
         let stdout: String
