@@ -129,9 +129,9 @@ struct DCPHostileTests {
         // A [2, 2] float32 tensor (16 bytes) whose storage record holds 20.
         let tensor = TorchTensorRef.dense(key: "0", dtype: .float32, shape: [2, 2])
         let bytes = [UInt8](repeating: 0, count: 20)
-        try TorchSaveArchive.write(
-            .tensor(tensor), storages: [.init(key: "0", size: 20) { emit in try bytes.withUnsafeBytes { try emit($0) } }],
-            into: TorchZipWriter(appendingTo: output, archiveName: "archive"))
+        var storages = TorchSaveWriter.Storages()
+        storages.append(.init(key: "0", size: 20) { emit in try bytes.withUnsafeBytes { try emit($0) } })
+        try TorchSaveWriter.write(.tensor(tensor), storages: storages, into: TorchZipWriter(appendingTo: output, archiveName: "archive"))
         let length = output.position
         try output.close()
         let key = DCPStorageKey(fqn: "w", offsets: [0, 0])

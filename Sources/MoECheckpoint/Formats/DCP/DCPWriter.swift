@@ -84,8 +84,9 @@ public final class DCPWriter {
                     let (name, output) = try file(rank: rank, bucket: 0)
                     let zip = TorchZipWriter(appendingTo: output, archiveName: "archive")
                     let start = output.position
-                    try TorchSaveArchive.writeTensor(
-                        dtype: tensor.info.dtype, shape: chunk.sizes, bytes: UnsafeRawBufferPointer(rebasing: all[range]), into: zip)
+                    var storages = TorchSaveWriter.Storages()
+                    let item = storages.tensor(dtype: tensor.info.dtype, shape: chunk.sizes, bytes: UnsafeRawBufferPointer(rebasing: all[range]))
+                    try TorchSaveWriter.write(item, storages: storages, into: zip)
                     let key = DCPStorageKey(fqn: tensor.fqn, offsets: chunk.offsets)
                     metadata.storage[key] = DCPStorageInfo(relativePath: name, offset: start, length: output.position - start)
                     if flavor.writesIndexHints { metadata.indexHints[key] = index }
@@ -110,7 +111,7 @@ public final class DCPWriter {
         register(fqn, .bytes)
         let (name, output) = try file(rank: rank, bucket: flavor.bytesBucket)
         let start = output.position
-        try TorchSaveArchive.write(object, into: TorchZipWriter(appendingTo: output, archiveName: "archive"))
+        try TorchSaveWriter.write(object, into: TorchZipWriter(appendingTo: output, archiveName: "archive"))
         metadata.storage[DCPStorageKey(fqn: fqn, offsets: nil)] = DCPStorageInfo(relativePath: name, offset: start, length: output.position - start)
     }
 

@@ -34,8 +34,7 @@ public enum MegatronDistWriter: CheckpointWriter {
         common.set("content_metadata", .dict(PickleDict([
             (.string("singleton_local_shards"), .bool(false)), (.string("chained_optim_avoid_prefix"), .bool(true)),
         ])))
-        try TorchSaveArchive.write(
-            .dict(common), into: TorchZipWriter(path: (folder as NSString).appendingPathComponent(MegatronDistReader.commonName), archiveName: "common"))
+        try TorchSaveWriter.write(.dict(common), to: (folder as NSString).appendingPathComponent(MegatronDistReader.commonName), archiveName: "common")
         let config = "{\"sharded_backend\": \"torch_dist\", \"sharded_backend_version\": 1, \"common_backend\": \"torch\", \"common_backend_version\": 1}"
         try OutputFile.write(Array(config.utf8), to: (folder as NSString).appendingPathComponent(MegatronDistReader.configName))
         try OutputFile.write(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(MegatronDistReader.latestName))

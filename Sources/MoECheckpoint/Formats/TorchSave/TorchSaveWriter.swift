@@ -5,20 +5,49 @@
 public enum TorchSaveWriter {
     /// The storages a pickle refers to, in the order their keys were handed out.
     public struct Storages {
-        public private(set) var items: [(key: String, source: any TensorSource)] = []
+        /// One `data/<key>` record: its size and how to stream its bytes.
+        public struct Record {
+            public let key: String
+            public let size: Int
+            public let produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+
+            public init(key: String, size: Int, produce: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+                self.key = key
+                self.size = size
+                self.produce = produce
+            }
+        }
+
+        public private(set) var records: [Record] = []
 
         public init() {}
 
-        /// A dense tensor over a new storage holding `source`'s bytes, keyed `0`, `1`, … as torch
-        /// numbers storages in order of first appearance.
+        /// The key the next storage gets: `0`, `1`, … as torch numbers storages in order of first appearance.
+        public var nextKey: String { String(records.count) }
+
+        /// A dense tensor over a new storage holding `source`'s bytes (the zip writer checks the
+        /// byte count against `size`).
         public mutating func tensor(_ source: any TensorSource) -> PickleValue {
-            let key = String(items.count)
-            items.append((key, source))
+            let key = nextKey
+            records.append(Record(key: key, size: source.byteCount) { emit in try source.withBytes { try emit($0) } })
             return .tensor(.dense(key: key, dtype: source.dtype, shape: source.shape))
         }
 
+        /// A dense tensor over a new storage holding `bytes`, which must stay valid until the
+        /// archive is written (a DCP chunk inside its tensor's `withBytes`).
+        public mutating func tensor(dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer) -> PickleValue {
+            let key = nextKey
+            records.append(Record(key: key, size: bytes.count) { emit in try emit(bytes) })
+            return .tensor(.dense(key: key, dtype: dtype, shape: shape))
+        }
+
+        /// A hand-made record (tests build storages that disagree with their tensors).
+        public mutating func append(_ record: Record) {
+            records.append(record)
+        }
+
         /// Total bytes of all storages.
-        public var totalBytes: Int { items.reduce(0) { $0 + $1.source.byteCount } }
+        public var totalBytes: Int { records.reduce(0) { $0 + $1.size } }
     }
 
     /// `.format_version` torch writes; it promises the consecutive storage layout we produce.
@@ -30,21 +59,25 @@ public enum TorchSaveWriter {
     ///
     /// - Parameter archiveName: the folder inside the zip (torch uses the file stem).
     public static func write(
-        _ root: PickleValue, storages: Storages, to path: String, archiveName: String, progress: Progress? = nil
+        _ root: PickleValue, storages: Storages = Storages(), to path: String, archiveName: String, progress: Progress? = nil
     ) throws {
-        let pickle = try Pickler().pickle(root)
-        let writer = try TorchZipWriter(path: path, archiveName: archiveName)
-        try writer.addRecord("data.pkl", bytes: pickle)
-        try writer.addRecord(".format_version", bytes: Array(formatVersion.utf8))
-        try writer.addRecord(".storage_alignment", bytes: Array(String(TorchZipWriter.alignment).utf8))
-        try writer.addRecord("byteorder", bytes: Array("little".utf8))
-        for (key, source) in storages.items {
-            try writer.addRecord("data/" + key, source: source)
-            progress?.advance(by: source.byteCount)
+        try write(root, storages: storages, into: try TorchZipWriter(path: path, archiveName: archiveName), progress: progress)
+    }
+
+    /// Writes `root` and its storages into `zip` and finishes it: one code path for `.pt` files,
+    /// `common.pt` and the archives DCP appends to its data files.
+    public static func write(_ root: PickleValue, storages: Storages = Storages(), into zip: TorchZipWriter, progress: Progress? = nil) throws {
+        try zip.addRecord("data.pkl", bytes: try Pickler().pickle(root))
+        try zip.addRecord(".format_version", bytes: Array(formatVersion.utf8))
+        try zip.addRecord(".storage_alignment", bytes: Array(String(TorchZipWriter.alignment).utf8))
+        try zip.addRecord("byteorder", bytes: Array("little".utf8))
+        for record in storages.records {
+            try zip.addRecord("data/" + record.key, size: record.size, produce: record.produce)
+            progress?.advance(by: record.size)
         }
-        try writer.addRecord("version", bytes: Array(serializationVersion.utf8))
-        try writer.addRecord(".data/serialization_id", bytes: Array(serializationID(writer.recordCRCs).utf8))
-        try writer.finish()
+        try zip.addRecord("version", bytes: Array(serializationVersion.utf8))
+        try zip.addRecord(".data/serialization_id", bytes: Array(serializationID(zip.recordCRCs).utf8))
+        try zip.finish()
     }
 
     /// 40 decimal digits derived from the records' CRCs (torch uses it for logging only).
