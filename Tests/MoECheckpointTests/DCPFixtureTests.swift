@@ -41,7 +41,7 @@ struct DCPFixtureTests {
         #expect(resolved.table.layout == source.layout)
         let info = try CaseInfo(caseFolder: source.caseFolder)
         #expect(resolved.layers.map(\.layer) == info.moeLayers)
-        let model = try CanonicalModel(resolved, stateDict: checkpoint.stateDict, config: MoEConfig())
+        let model = try CanonicalModel(resolved, of: checkpoint, config: MoEConfig())
         try CanonicalReference.expectMatches(model, caseFolder: source.caseFolder, context: source.description)
         if source.layout == .megatron {
             // `args` from common.pt give the routing config.
@@ -60,7 +60,7 @@ struct DCPFixtureTests {
         let folder = try #require(Self.folder(of: checkpoint))
         #expect(folder.openedDataFiles == 0, "\(source)")
         #expect(folder.tensorItemsRead == 0)
-        let model = try CanonicalModel(report.layout, stateDict: checkpoint.stateDict, config: MoEConfig())
+        let model = try CanonicalModel(report.layout, of: checkpoint, config: MoEConfig())
         let layer = try #require(model.layers.last)
         let expert = layer.dims.numExperts - 1
         // fc1 of one expert is its gate and up chunks (one chunk without a GLU), fc2 one more.

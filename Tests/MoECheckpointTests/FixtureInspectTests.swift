@@ -66,7 +66,7 @@ struct FixtureInspectTests {
             let canonical = try SafetensorsFile(path: folder.appendingPathComponent("canonical.safetensors").path)
             let multiLayer = canonical.tensor(named: "W_r") == nil
             let checkpoint = try CheckpointReaders.open(path)
-            let model = try CanonicalModel(try LayoutCatalog.detect(checkpoint), stateDict: checkpoint.stateDict, config: MoEConfig())
+            let model = try CanonicalModel(try LayoutCatalog.detect(checkpoint), of: checkpoint, config: MoEConfig())
             for layer in model.layers {
             let prefix = multiLayer ? "layers.\(layer.layer)." : ""
             func expectEqual(_ source: (any TensorSource)?, _ reference: String, expert: Int? = nil, _ what: String) throws {

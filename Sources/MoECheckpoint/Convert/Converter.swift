@@ -62,8 +62,6 @@ public enum Converter {
     public static func run(_ options: ConvertOptions, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> ConvertSummary {
         let checkpoint = try CheckpointReaders.open(options.source)
         let resolved = try LayoutCatalog.detect(checkpoint, forced: options.sourceLayout)
-        let problems = ExpertAudit.problems(in: resolved)
-        guard problems.isEmpty else { throw ConvertError.incompleteExperts(path: checkpoint.path, problems: problems) }
         let format = options.targetFormat ?? ContainerFormat.defaultFormat(for: options.targetLayout)
         guard let writer = CheckpointWriters.writer(for: format) else {
             throw ConvertError.unsupportedTarget(layout: options.targetLayout, format: format, reason: "no \(format.rawValue) writer in this build")
@@ -103,7 +101,7 @@ public enum Converter {
     static func targetStateDict(
         _ checkpoint: Checkpoint, resolved: ResolvedLayout, moe: MoEConfig, layout: Layout, format: ContainerFormat
     ) throws -> (StateDict, LayoutTable, [String]) {
-        let model = try CanonicalModel(resolved, stateDict: checkpoint.stateDict, config: moe)
+        let model = try CanonicalModel(resolved, of: checkpoint, config: moe)
         let table = TargetLayout.table(for: layout, format: format, model: model)
         if table.name == resolved.table.name {
             return (checkpoint.stateDict, table, [])

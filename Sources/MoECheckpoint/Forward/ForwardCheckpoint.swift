@@ -16,7 +16,7 @@ public struct ForwardCheckpoint: Sendable {
         let resolved = try LayoutCatalog.detect(checkpoint, forced: layout)
         let (meta, source) = MoEConfigResolver.fromMetadata(checkpoint, layout: resolved)
         self.path = path
-        model = try CanonicalModel(resolved, stateDict: checkpoint.stateDict, config: meta.overridden(by: overrides))
+        model = try CanonicalModel(resolved, of: checkpoint, config: meta.overridden(by: overrides))
         self.flavor = flavor.map(RoutingFlavor.named) ?? .default(for: resolved.table.layout)
         configSource = source
     }

@@ -29,36 +29,22 @@ public struct AssembledTensor: TensorSource {
     /// source copy in the kernel).
     private var isPassThrough: Bool { units.count == 1 && units[0].count == 1 && !rule.transposed }
 
-    /// Streams unit by unit: each unit is a contiguous slice of the output, so a batch of units
-    /// (one per core) is assembled in parallel and written while the next batch is prefetched.
-    /// Memory stays at a few units, not the whole tensor.
+    /// Bytes of one unit (one expert of one layer): each is a contiguous slice of the output.
+    private var unitBytes: Int { byteCount / max(units.count, 1) }
+
+    /// Streams unit by unit: a batch of units (one per core) is assembled in parallel and written
+    /// while the next batch is prefetched. Memory stays at a few units, not the whole tensor.
     public func write(to output: OutputFile) throws {
         if isPassThrough { return try units[0][0].write(to: output) }
-        let size = dtype.byteSize
-        let unitBytes = byteCount / max(units.count, 1)
         let batch = max(ProcessInfo.processInfo.activeProcessorCount, 1)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(unitBytes * batch, 1), alignment: 64)
         defer { buffer.deallocate() }
-        let shared = SharedBuffer(buffer)
-        let (units, rule, dims) = (self.units, self.rule, self.dims)
         for part in units.prefix(batch).joined() { part.prefetch() }
         for start in stride(from: 0, to: units.count, by: batch) {
-            let count = min(batch, units.count - start)
-            for part in units[min(start + batch, units.count)..<min(start + 2 * batch, units.count)].joined() { part.prefetch() }
-            let failure = FirstError()
-            DispatchQueue.concurrentPerform(iterations: count) { slot in
-                do {
-                    let target = UnsafeMutableRawBufferPointer(rebasing: shared.buffer[slot * unitBytes..<(slot + 1) * unitBytes])
-                    try Self.withParts(units[start + slot], 0, []) { parts in
-                        RuleTransform.assemble(rule, parts: parts, dims: dims, elementSize: size, into: target)
-                    }
-                    for part in units[start + slot] { part.evict() }
-                } catch {
-                    failure.record(error)
-                }
-            }
-            try failure.rethrow()
-            try output.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count * unitBytes]))
+            let batchUnits = start..<min(start + batch, units.count)
+            for part in units[batchUnits.upperBound..<min(batchUnits.upperBound + batch, units.count)].joined() { part.prefetch() }
+            try assemble(batchUnits, into: SharedBuffer(buffer))
+            try output.write(UnsafeRawBufferPointer(rebasing: buffer[0..<batchUnits.count * unitBytes]))
         }
     }
 
@@ -68,28 +54,30 @@ public struct AssembledTensor: TensorSource {
 
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         if isPassThrough { return try units[0][0].withBytes(body) }
-        let size = dtype.byteSize
-        let unitBytes = byteCount / max(units.count, 1)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
         defer { buffer.deallocate() }
-        let shared = SharedBuffer(buffer)
+        try assemble(units.indices, into: SharedBuffer(buffer))
+        return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<byteCount]))
+    }
+
+    /// Assembles `indices` in parallel, unit `indices.lowerBound + i` into slot `i` of `target`,
+    /// dropping each unit's source pages once it is done. Rethrows the first error.
+    private func assemble(_ indices: Range<Int>, into target: SharedBuffer) throws {
+        let (units, rule, dims, size, unitBytes) = (self.units, self.rule, self.dims, dtype.byteSize, self.unitBytes)
         let failure = FirstError()
-        let units = self.units
-        let rule = self.rule
-        let dims = self.dims
-        DispatchQueue.concurrentPerform(iterations: units.count) { index in
+        DispatchQueue.concurrentPerform(iterations: indices.count) { slot in
+            let unit = units[indices.lowerBound + slot]
             do {
-                let target = UnsafeMutableRawBufferPointer(rebasing: shared.buffer[index * unitBytes..<(index + 1) * unitBytes])
-                try Self.withParts(units[index], 0, []) { parts in
-                    RuleTransform.assemble(rule, parts: parts, dims: dims, elementSize: size, into: target)
+                let slice = UnsafeMutableRawBufferPointer(rebasing: target.buffer[slot * unitBytes..<(slot + 1) * unitBytes])
+                try Self.withParts(unit, 0, []) { parts in
+                    RuleTransform.assemble(rule, parts: parts, dims: dims, elementSize: size, into: slice)
                 }
-                for part in units[index] { part.evict() }
+                for part in unit { part.evict() }
             } catch {
                 failure.record(error)
             }
         }
         try failure.rethrow()
-        return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<byteCount]))
     }
 
     /// Opens every part's bytes at once (one or two parts).

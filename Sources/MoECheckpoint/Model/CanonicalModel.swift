@@ -53,11 +53,12 @@ public struct CanonicalModel: Sendable {
     /// Tensors outside the MoE layers (embeddings, attention, norms, dense MLPs), in source naming.
     public let otherTensors: [TensorEntry]
 
-    /// Reads `resolved` into canonical form. Fails with a list when an expert or projection is
-    /// missing or given twice.
-    public init(_ resolved: ResolvedLayout, stateDict: StateDict, config: MoEConfig) throws {
+    /// Reads `resolved` (the layout of `checkpoint`) into canonical form. This is the one place
+    /// the completeness audit runs: it fails, naming the checkpoint, with a list when an expert
+    /// or projection is missing or given twice.
+    public init(_ resolved: ResolvedLayout, of checkpoint: Checkpoint, config: MoEConfig) throws {
         let problems = ExpertAudit.problems(in: resolved)
-        guard problems.isEmpty else { throw ConvertError.incompleteExperts(path: resolved.table.name, problems: problems) }
+        guard problems.isEmpty else { throw ConvertError.incompleteExperts(path: checkpoint.path, problems: problems) }
         var layers: [CanonicalMoELayer] = []
         for layer in resolved.layers {
             var dims: [Dim: Int] = [.e: layer.dims.numExperts, .d: layer.dims.hiddenSize]
@@ -95,7 +96,7 @@ public struct CanonicalModel: Sendable {
         self.config = config
         self.source = resolved
         let other = Set(resolved.otherKeys)
-        otherTensors = stateDict.entries.filter { other.contains($0.key) }
+        otherTensors = checkpoint.stateDict.entries.filter { other.contains($0.key) }
     }
 
     /// The layer with index `layer`, or the first MoE layer.
