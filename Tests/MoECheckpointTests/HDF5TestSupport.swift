@@ -7,9 +7,8 @@ import Testing
 /// `../shared/fixtures` beside the repository, and any folders in `MOECKPT_FIXTURES`
 /// (colon-separated), for running against fixtures kept elsewhere.
 enum HDF5Fixtures {
-    /// The repository root, from this file's path (`<repo>/Tests/MoECheckpointTests/...`).
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    /// The repository root (`Fixtures.repo`).
+    static let repository = Fixtures.repo
 
     /// Fixture folders that exist.
     static var roots: [String] {

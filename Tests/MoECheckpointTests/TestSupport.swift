@@ -3,8 +3,8 @@ import MoECheckpoint
 
 /// Paths and helpers shared by the test suites.
 enum TestSupport {
-    /// The repository root, found from this file's location.
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The repository root (one place computes it: `Fixtures.repo`).
+    static let repoRoot: URL = Fixtures.repo
 
     /// The project's own fixtures (`Tests/Fixtures`).
     static let projectFixtures = repoRoot.appendingPathComponent("Tests/Fixtures")

@@ -6,9 +6,8 @@ import Testing
 /// and the shared reference set under `../shared/fixtures/` (next to the repository), each
 /// `<case>/{case.json, input.safetensors, canonical.safetensors, <lib>/{expected.safetensors, manifest.json, …}}`.
 enum FixtureCatalog {
-    /// The repository root, from this file's path.
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The repository root (`Fixtures.repo`).
+    static let repositoryRoot: URL = Fixtures.repo
 
     /// The fixture roots that exist, project first.
     static var roots: [(name: String, url: URL)] {
