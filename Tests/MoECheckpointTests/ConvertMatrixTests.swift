@@ -81,6 +81,19 @@ struct ConvertMatrixTests {
         }
     }
 
+    @Test("DeepSeek's latent attention is reported, never renamed onto another framework's attention")
+    func latentAttentionIsNotCarried() throws {
+        let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("group_limited") })
+        let dir = try TestSupport.temporaryDirectory()
+        let summary = try Converter.run(ConvertOptions(
+            source: pair.hf, destination: dir.appendingPathComponent("out.safetensors").path, targetLayout: .megatron, targetFormat: .safetensors))
+        #expect(summary.unmapped.contains("model.layers.0.self_attn.o_proj.weight"), "\(summary.unmapped)")
+        #expect(summary.unmapped.contains("model.layers.0.self_attn.kv_b_proj.weight"))
+        let written = try CheckpointReaders.open(dir.appendingPathComponent("out.safetensors").path).stateDict
+        #expect(written["decoder.layers.0.self_attention.linear_proj.weight"] == nil)
+        #expect(written["embedding.word_embeddings.weight"] != nil)
+    }
+
     @Test("an incomplete source fails with the list of missing experts")
     func incompleteSource() throws {
         let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("softmax_top2_renorm") })
