@@ -24,10 +24,13 @@ struct ConvertMatrixTests {
         }
     }
 
-    func convert(_ source: String, to layout: Layout, format: ContainerFormat = .safetensors, file: Bool = true) throws -> String {
+    func convert(
+        _ source: String, to layout: Layout, format: ContainerFormat = .safetensors, file: Bool = true, routing: MoEConfig = MoEConfig()
+    ) throws -> String {
         let dir = try TestSupport.temporaryDirectory()
         let destination = dir.appendingPathComponent(file ? "out.safetensors" : "out").path
-        _ = try Converter.run(ConvertOptions(source: source, destination: destination, targetLayout: layout, targetFormat: format))
+        _ = try Converter.run(
+            ConvertOptions(source: source, destination: destination, targetLayout: layout, targetFormat: format, overrides: routing))
         return destination
     }
 
@@ -43,7 +46,9 @@ struct ConvertMatrixTests {
 
     @Test("NeMo native converted to HF equals NeMo's own HF export", arguments: pairs)
     func nativeToHF(pair: Pair) throws {
-        let out = try convert(pair.native, to: .hf, file: false)
+        // The native state dict records no routing; as a user would, pass the export's config.json.
+        let routing = try MoEConfigFile.load(path: (pair.hf as NSString).appendingPathComponent("config.json"))
+        let out = try convert(pair.native, to: .hf, file: false, routing: routing)
         try expectSameTensors(try CheckpointReaders.open(out).stateDict, try CheckpointReaders.open(pair.hf).stateDict, pair.caseName)
     }
 
@@ -94,6 +99,21 @@ struct ConvertMatrixTests {
         #expect(written["embedding.word_embeddings.weight"] != nil)
     }
 
+    @Test("a source without routing metadata converts to Megatron or HF only with the routing given")
+    func unknownRoutingIsRefused() throws {
+        guard let pair = Self.pairs.first else { return }
+        let dir = try TestSupport.temporaryDirectory()
+        for to in ["megatron", "hf"] {
+            let run = try TestSupport.run(["convert", pair.native, dir.appendingPathComponent(to).path, "--to", to])
+            #expect(run.status == 2 && run.stderr.contains("needs top_k, score_function, normalize_topk"), "\(run.stderr)")
+            #expect(run.stderr.contains("--top-k K") && run.stderr.contains("--moe-config FILE"), "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(to).path))
+        }
+        let given = try TestSupport.run(["convert", pair.native, dir.appendingPathComponent("ok").path, "--to", "megatron",
+                                 "--top-k", "2", "--score", "softmax", "--normalize"])
+        #expect(given.status == 0, "\(given.stderr)")
+    }
+
     @Test("an incomplete source fails with the list of missing experts")
     func incompleteSource() throws {
         let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("softmax_top2_renorm") })
@@ -118,5 +138,19 @@ struct ConvertMatrixTests {
         #expect(after == before)
         let hfAgain = try convert(native, to: .hf, file: false)
         #expect(try InspectReport(checkpoint: try CheckpointReaders.open(hfAgain)).moe == before)
+    }
+
+    @Test("OLMo-core output records the routing in its step config.json, as OLMo's ConfigSaverCallback does")
+    func olmoTargetRecordsRouting() throws {
+        for name in ["softmax_top2_raw", "sigmoid_bias_top2_scale1"] {
+            let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("/" + name) })
+            let before = try InspectReport(checkpoint: try CheckpointReaders.open(pair.hf)).moe
+            let olmo = try convert(pair.hf, to: .olmo, format: .dcp, file: false)
+            var after = try InspectReport(checkpoint: try CheckpointReaders.open(olmo)).moe
+            #expect(FileManager.default.fileExists(atPath: (olmo as NSString).appendingPathComponent("config.json")))
+            #expect(after.sharedCombine == .olmo, "OLMo-core mixes shared experts its own way")
+            after.sharedCombine = before.sharedCombine
+            #expect(after == before, "\(name)")
+        }
     }
 }

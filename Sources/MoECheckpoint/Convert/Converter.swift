@@ -55,6 +55,8 @@ public struct ConvertSummary: Sendable {
     public let unmapped: [String]
     /// The source's notes (optimizer state not converted, ...), shown after the summary.
     public var notes: [String] = []
+    /// What the target cannot represent faithfully, shown as warnings.
+    public var warnings: [String] = []
 }
 
 /// Streams a checkpoint from any reader to any writer, tensor by tensor.
@@ -72,7 +74,11 @@ public enum Converter {
         }
         let (metadata, _) = MoEConfigResolver.fromMetadata(checkpoint, layout: resolved)
         let moe = metadata.overridden(by: options.overrides)
-        let (native, table, unmapped) = try targetStateDict(checkpoint, resolved: resolved, moe: moe, layout: options.targetLayout, format: format)
+        if [.megatron, .hf].contains(options.targetLayout), !moe.missingRequiredSettings.isEmpty {
+            throw ConvertError.routingUnknown(path: checkpoint.path, layout: options.targetLayout, missing: moe.missingRequiredSettings)
+        }
+        let model = try CanonicalModel(resolved, of: checkpoint, config: moe)
+        let (native, table, unmapped) = try targetStateDict(checkpoint, model: model, layout: options.targetLayout, format: format)
         let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
         let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = checkpoint.parallelism
@@ -93,15 +99,18 @@ public enum Converter {
         }
         var summary = ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: unmapped)
         summary.notes = checkpoint.notes
+        if options.targetLayout == .olmo, resolved.table.layout != .olmo {
+            summary.warnings = OLMoConfigBuilder.inexpressible(moe, model: model).map { "OLMo-core cannot express \($0): the converted model computes differently" }
+        }
         return summary
     }
 
     /// The target's state dict: the source unchanged for the same layout; otherwise the canonical
     /// model rendered through the target table, plus the non-MoE tensors the target has names for.
     static func targetStateDict(
-        _ checkpoint: Checkpoint, resolved: ResolvedLayout, moe: MoEConfig, layout: Layout, format: ContainerFormat
+        _ checkpoint: Checkpoint, model: CanonicalModel, layout: Layout, format: ContainerFormat
     ) throws -> (StateDict, LayoutTable, [String]) {
-        let model = try CanonicalModel(resolved, of: checkpoint, config: moe)
+        let resolved = model.source
         let table = TargetLayout.table(for: layout, format: format, model: model)
         if table.name == resolved.table.name {
             return (checkpoint.stateDict, table, [])

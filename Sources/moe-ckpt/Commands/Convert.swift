@@ -67,6 +67,7 @@ extension MoECkpt {
                 Diagnostics.warn("\(summary.unmapped.count) non-MoE tensor(s) have no \(to.rawValue) name and were not written: \(shown)\(summary.unmapped.count > 12 ? ", …" : "")")
             }
             print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
+            for warning in summary.warnings { Diagnostics.warn(warning) }
             for note in summary.notes { print("note: \(note)") }
         }
     }
