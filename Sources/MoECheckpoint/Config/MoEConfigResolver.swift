@@ -10,7 +10,7 @@ public enum MoEConfigResolver {
             case .hf(_, let hf): found = hf.moeConfig
             case .megatronArgs(_, let fields): found = MegatronArgs(fields: fields).moeConfig
             case .olmo(_, let object): found = OLMoConfig(object).moeConfig
-            case .recorded(_, let recorded): found = recorded
+            case .recorded(_, let recorded, _): found = recorded
             }
             config = config.overridden(by: found)
             source = configSource.file

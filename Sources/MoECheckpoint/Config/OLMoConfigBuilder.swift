@@ -22,7 +22,7 @@ public enum OLMoConfigBuilder {
     }
 
     /// `{"model": {...}}` describing `stateDict`, already in the OLMo naming of `table`.
-    public static func make(stateDict: StateDict, table: LayoutTable, moe: MoEConfig) -> JSONObject {
+    public static func make(stateDict: StateDict, table: LayoutTable, moe: MoEConfig, heads: AttentionHeads?) -> JSONObject {
         let dims = (try? LayoutResolver.resolve(stateDict, with: table))?.layers.first?.dims
         var router = JSONObject()
         router["_CLASS_"] = "olmo_core.nn.moe.router.MoERouterConfig"
@@ -48,6 +48,13 @@ public enum OLMoConfigBuilder {
         var block = JSONObject()
         block["_CLASS_"] = "olmo_core.nn.transformer.config.TransformerBlockConfig"
         block["feed_forward_moe"] = .object(feedForward)
+        if let heads {
+            var attention = JSONObject()
+            attention["_CLASS_"] = "olmo_core.nn.attention.AttentionConfig"
+            attention["n_heads"] = .int(heads.heads)
+            if heads.groups != heads.heads { attention["n_kv_heads"] = .int(heads.groups) }
+            block["attention"] = .object(attention)
+        }
 
         var transformer = JSONObject()
         transformer["_CLASS_"] = "olmo_core.nn.transformer.config.TransformerConfig"

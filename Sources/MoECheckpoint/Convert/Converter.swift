@@ -78,7 +78,9 @@ public enum Converter {
             throw ConvertError.routingUnknown(path: checkpoint.path, layout: options.targetLayout, missing: moe.missingRequiredSettings)
         }
         let model = try CanonicalModel(resolved, of: checkpoint, config: moe)
-        let (native, table, unmapped) = try targetStateDict(checkpoint, model: model, layout: options.targetLayout, format: format)
+        let heads = AttentionHeads(checkpoint.configSources, hiddenSize: model.layers.first?.dims.hiddenSize)
+            ?? NonMoETable.inferHeads(model.otherTensors, layout: resolved.table.layout)
+        let (native, table, unmapped) = try targetStateDict(checkpoint, model: model, heads: heads, layout: options.targetLayout, format: format)
         let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
         let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = checkpoint.parallelism
@@ -90,6 +92,7 @@ public enum Converter {
             progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) },
             compress: options.compress, source: checkpoint.path)
         request.pickledObjects = checkpoint.pickledObjects
+        request.attentionHeads = heads
         do {
             try writer.write(request, to: output.temporary)
             try output.commit()
@@ -108,7 +111,7 @@ public enum Converter {
     /// The target's state dict: the source unchanged for the same layout; otherwise the canonical
     /// model rendered through the target table, plus the non-MoE tensors the target has names for.
     static func targetStateDict(
-        _ checkpoint: Checkpoint, model: CanonicalModel, layout: Layout, format: ContainerFormat
+        _ checkpoint: Checkpoint, model: CanonicalModel, heads: AttentionHeads?, layout: Layout, format: ContainerFormat
     ) throws -> (StateDict, LayoutTable, [String]) {
         let resolved = model.source
         let table = TargetLayout.table(for: layout, format: format, model: model)
@@ -116,7 +119,9 @@ public enum Converter {
             return (checkpoint.stateDict, table, [])
         }
         let moeEntries = try TargetLayout.render(model, into: table)
-        let (others, unmapped) = NonMoETable.translate(model.otherTensors, from: resolved.table.layout, to: layout)
+        let gated = model.config.activation?.isGated ?? (model.layers.first?.experts.first?.gate != nil)
+        let (others, unmapped) = NonMoETable.translate(
+            model.otherTensors, from: resolved.table.layout, to: layout, context: .init(heads: heads, gated: gated))
         var stateDict = StateDict()
         // Keep the source's order: non-MoE tensors first, then each MoE layer's tensors.
         for entry in others + moeEntries { try stateDict.add(entry) }

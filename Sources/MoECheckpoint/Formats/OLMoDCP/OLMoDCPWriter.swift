@@ -39,7 +39,7 @@ public enum OLMoDCPWriter: CheckpointWriter {
         let metadata = "{\"ephemeral\": false, \"version\": \"\(version)\"}"
         try OutputFile.write(Array(metadata.utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.stepMetadataName))
         if let table = request.table {
-            let config = OLMoConfigBuilder.make(stateDict: request.stateDict, table: table, moe: request.moe)
+            let config = OLMoConfigBuilder.make(stateDict: request.stateDict, table: table, moe: request.moe, heads: request.attentionHeads)
             try OutputFile.write(Array(JSONWriter.pretty(.object(config)).utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.configName))
         }
     }
