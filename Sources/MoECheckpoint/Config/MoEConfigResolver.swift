@@ -22,7 +22,10 @@ public enum MoEConfigResolver {
             config.activation = nil
         }
         if config.activation == nil, gated { config.activation = .swiglu }
-        if config.sharedCombine == nil, layout.layers.contains(where: \.hasSharedExpert) {
+        if !layout.layers.contains(where: \.hasSharedExpert) {
+            // How shared experts would be mixed means nothing without them.
+            config.sharedCombine = nil
+        } else if config.sharedCombine == nil {
             config.sharedCombine = layout.table.layout == .olmo ? .olmo : .sum
         }
         return (config, source)

@@ -27,12 +27,16 @@ public struct ConvertOptions: Sendable {
     public var overrides: MoEConfig
     /// `--compress` (HDF5 targets).
     public var compress: Bool
+    /// `--variant`: the target table variant, when the default choice is not the one wanted
+    /// (OLMo-core's capacity-based `default` MoE, a particular HF family).
+    public var targetVariant: String?
 
     public init(
         source: String, destination: String, targetLayout: Layout, targetFormat: ContainerFormat? = nil,
         expertParallel: Int? = nil, dtype: DTypeChoice = .keep, force: Bool = false, sourceLayout: Layout? = nil,
-        overrides: MoEConfig = MoEConfig(), compress: Bool = false
+        overrides: MoEConfig = MoEConfig(), compress: Bool = false, targetVariant: String? = nil
     ) {
+        self.targetVariant = targetVariant
         self.compress = compress
         self.source = source
         self.destination = destination
@@ -80,7 +84,8 @@ public enum Converter {
         let model = try CanonicalModel(resolved, of: checkpoint, config: moe)
         let heads = AttentionHeads(checkpoint.configSources, hiddenSize: model.layers.first?.dims.hiddenSize)
             ?? NonMoETable.inferHeads(model.otherTensors, layout: resolved.table.layout)
-        let (native, table, unmapped) = try targetStateDict(checkpoint, model: model, heads: heads, layout: options.targetLayout, format: format)
+        let (native, table, unmapped) = try targetStateDict(
+            checkpoint, model: model, heads: heads, layout: options.targetLayout, format: format, variant: options.targetVariant)
         let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
         let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = checkpoint.parallelism
@@ -111,10 +116,11 @@ public enum Converter {
     /// The target's state dict: the source unchanged for the same layout; otherwise the canonical
     /// model rendered through the target table, plus the non-MoE tensors the target has names for.
     static func targetStateDict(
-        _ checkpoint: Checkpoint, model: CanonicalModel, heads: AttentionHeads?, layout: Layout, format: ContainerFormat
+        _ checkpoint: Checkpoint, model: CanonicalModel, heads: AttentionHeads?, layout: Layout, format: ContainerFormat, variant: String? = nil
     ) throws -> (StateDict, LayoutTable, [String]) {
         let resolved = model.source
-        let table = TargetLayout.table(for: layout, format: format, model: model)
+        let table = try variant.map { try TargetLayout.table(named: $0, for: layout, format: format, model: model) }
+            ?? TargetLayout.table(for: layout, format: format, model: model)
         if table.name == resolved.table.name {
             return (checkpoint.stateDict, table, [])
         }
