@@ -89,9 +89,10 @@ public enum NonMoETable {
     }
 
     /// Renames (and splits or joins) `entries` from `source` to `target` naming; returns the target
-    /// entries and the source keys the target has no tensor for.
+    /// entries and the source keys the target has no tensor for. `latentTarget`: the target model
+    /// uses latent attention (DeepSeek-V3), which no other attention tensor fits.
     public static func translate(
-        _ entries: [TensorEntry], from source: Layout, to target: Layout, context: Context
+        _ entries: [TensorEntry], from source: Layout, to target: Layout, latentTarget: Bool = false, context: Context
     ) -> (mapped: [TensorEntry], unmapped: [String]) {
         if source == target || Set([source, target]) == Set([.hf, .nemo]) { return (entries, []) }
         // DeepSeek's multi-head latent attention has no counterpart in the other frameworks'
@@ -116,7 +117,7 @@ public enum NonMoETable {
         }
 
         // Canonical → native, in the source's order; a source tensor no target row takes is reported.
-        let targetRows = rows(target)
+        let targetRows = rows(target).filter { !(latentTarget && $0.parts.contains { $0.hasPrefix("attn_") }) }
         var written = Set<String>()
         var consumed = Set<CanonicalName>()
         var mapped: [TensorEntry] = []
