@@ -126,10 +126,11 @@ public enum Converter {
         }
         let moeEntries = try TargetLayout.render(model, into: table)
         let gated = model.config.activation?.isGated ?? (model.layers.first?.experts.first?.gate != nil)
-        // NeMo's native names are its HF host's: the same family decides its attention.
-        let family = layout == .hf ? HFLayout.Family(rawValue: table.variant) : layout == .nemo ? TargetLayout.hfFamily(for: model) : nil
+        func ownAttention(_ table: LayoutTable) -> Bool {
+            TargetLayout.hfFamily(of: table, model: model).map(HFLayout.hasOwnAttention) ?? false
+        }
         let (others, unmapped) = NonMoETable.translate(
-            model.otherTensors, from: resolved.table.layout, to: layout, latentTarget: family.map(HFLayout.hasLatentAttention) ?? false,
+            model.otherTensors, from: resolved.table.layout, to: layout, ownAttention: (ownAttention(resolved.table), ownAttention(table)),
             context: .init(heads: heads, gated: gated))
         var stateDict = StateDict()
         // Keep the source's order: non-MoE tensors first, then each MoE layer's tensors.

@@ -62,6 +62,16 @@ public enum TargetLayout {
         return .qwen3MoE
     }
 
+    /// The HF family of an HF table, or of NeMo's HF host for the native layout (NeMo's native
+    /// names outside the experts are its host's); `nil` for Megatron and OLMo-core.
+    public static func hfFamily(of table: LayoutTable, model: CanonicalModel) -> HFLayout.Family? {
+        switch table.layout {
+        case .hf: return HFLayout.Family(rawValue: table.variant)
+        case .nemo: return hfFamily(for: model)
+        case .megatron, .olmo: return nil
+        }
+    }
+
     /// The native tensors of every MoE layer under `table`, in layer order.
     public static func render(_ model: CanonicalModel, into table: LayoutTable) throws -> [TensorEntry] {
         var entries: [TensorEntry] = []

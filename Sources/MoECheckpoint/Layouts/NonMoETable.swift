@@ -22,6 +22,9 @@ public enum NonMoETable {
         public let parts: [String]
         public let join: Join
 
+        /// Whether the row holds attention tensors (`attn_*`).
+        var isAttention: Bool { parts.contains { $0.hasPrefix("attn_") } }
+
         init(_ pattern: String, _ parts: String..., join: Join = .single) {
             self.pattern = KeyPattern(pattern)
             self.parts = parts
@@ -89,16 +92,18 @@ public enum NonMoETable {
     }
 
     /// Renames (and splits or joins) `entries` from `source` to `target` naming; returns the target
-    /// entries and the source keys the target has no tensor for. `latentTarget`: the target model
-    /// uses latent attention (DeepSeek-V3), which no other attention tensor fits.
+    /// entries and the source keys the target has no tensor for. `ownAttention`: the source or the
+    /// target model has an attention of its own (`HFLayout.hasOwnAttention`), which no other
+    /// framework's attention tensors fit.
     public static func translate(
-        _ entries: [TensorEntry], from source: Layout, to target: Layout, latentTarget: Bool = false, context: Context
+        _ entries: [TensorEntry], from source: Layout, to target: Layout, ownAttention: (source: Bool, target: Bool) = (false, false),
+        context: Context
     ) -> (mapped: [TensorEntry], unmapped: [String]) {
         if source == target || Set([source, target]) == Set([.hf, .nemo]) { return (entries, []) }
         // DeepSeek's multi-head latent attention has no counterpart in the other frameworks'
         // attention; its `o_proj` has another width. Carrying any of it would load wrongly.
         let latentAttention = entries.contains { $0.key.contains("self_attn.kv_a_proj_with_mqa") || $0.key.contains("self_attn.q_a_proj") }
-        let sourceRows = rows(source).filter { !(latentAttention && $0.parts.contains { $0.hasPrefix("attn_") }) }
+        let sourceRows = rows(source).filter { !((latentAttention || ownAttention.source) && $0.isAttention) }
 
         // Native → canonical, remembering which source entry each canonical tensor came from.
         var canonical: [CanonicalName: any TensorSource] = [:]
@@ -117,7 +122,7 @@ public enum NonMoETable {
         }
 
         // Canonical → native, in the source's order; a source tensor no target row takes is reported.
-        let targetRows = rows(target).filter { !(latentTarget && $0.parts.contains { $0.hasPrefix("attn_") }) }
+        let targetRows = rows(target).filter { !(ownAttention.target && $0.isAttention) }
         var written = Set<String>()
         var consumed = Set<CanonicalName>()
         var mapped: [TensorEntry] = []
