@@ -99,6 +99,43 @@ struct CrossLibraryMatrixTests {
         #expect(converted > 0)
     }
 
+    static let cases: [FixtureCase] = FixtureCatalog.cases.filter { $0.root == "project" }
+
+    @Test("every layout in every single-file container (pt, hdf5, safetensors) holds the source's MoE tensors and routing", arguments: cases)
+    func everyLayoutInEveryContainer(fixture: FixtureCase) throws {
+        let source = try #require(Written.all(in: fixture).first { $0.ep == 1 })
+        let original = try CheckpointReaders.open(source.path)
+        let routing = try InspectReport(checkpoint: original).moe.topK == nil ? fixture.routing(for: source.library) : MoEConfig()
+        let dir = try TestSupport.temporaryDirectory()
+        for layout in Layout.allCases {
+            for (container, name) in [(ContainerFormat.pt, "out.pt"), (.hdf5, "out.h5"), (.safetensors, "out.safetensors")] {
+                let out = dir.appendingPathComponent("\(layout.rawValue)-\(name)").path
+                let variant = layout == .olmo ? fixture.json["olmo_moe_type"]?.stringValue : nil
+                if layout == .olmo, fixture.json["shared"]?.stringValue == "gated" {
+                    // OLMo-core has no shared-expert gate: the conversion refuses rather than drop it.
+                    #expect(throws: ConvertError.self) {
+                        try Converter.run(ConvertOptions(source: source.path, destination: out, targetLayout: layout, targetFormat: container, overrides: routing))
+                    }
+                    continue
+                }
+                _ = try Converter.run(ConvertOptions(
+                    source: source.path, destination: out, targetLayout: layout, targetFormat: container, overrides: routing, targetVariant: variant))
+                let output = try CheckpointReaders.open(out)
+                let context = "\(source.testDescription) → \(layout.rawValue) \(container.rawValue)"
+                if try layout != LayoutCatalog.detect(original).table.layout {
+                    // No value under the source framework's names (`_extra_state`) rides along.
+                    #expect(output.pickledObjects.stateDict.isEmpty, "\(context): \(output.pickledObjects.stateDict.map(\.key).prefix(3))")
+                }
+                #expect(try LayoutCatalog.detect(output).table.layout == layout, "\(context): layout")
+                try Self.expectSameMoE(output, original, context)
+                var after = try InspectReport(checkpoint: output).moe
+                var before = try InspectReport(checkpoint: original, overrides: routing).moe
+                if layout == .olmo || source.library == "olmo_core" { (after.sharedCombine, before.sharedCombine) = (nil, nil) }
+                #expect(after == before, "\(context): routing")
+            }
+        }
+    }
+
     /// Router, expert bias (float32, bit-exact), every expert and the shared expert hold the same
     /// values in both checkpoints, layer by layer.
     static func expectSameMoE(_ found: Checkpoint, _ expected: Checkpoint, _ context: String) throws {
@@ -134,4 +171,8 @@ struct CrossLibraryMatrixTests {
         let keysB = Dictionary(uniqueKeysWithValues: tableB.layers.flatMap(\.tensors).map { ($0.key, $0.entry.shape) })
         #expect(keysA == keysB, "\(context): MoE keys/shapes differ: \(Set(keysA.keys).symmetricDifference(keysB.keys).sorted().prefix(4))")
     }
+}
+
+extension FixtureCase: CustomTestStringConvertible {
+    var testDescription: String { "\(root)/\(name)" }
 }

@@ -97,6 +97,10 @@ public enum Converter {
             progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) },
             compress: options.compress, source: checkpoint.path)
         request.pickledObjects = checkpoint.pickledObjects
+        if resolved.table.layout != options.targetLayout {
+            // Non-tensor state-dict values (`_extra_state`) carry the source framework's key names.
+            request.pickledObjects.stateDict = []
+        }
         request.attentionHeads = heads
         do {
             try writer.write(request, to: output.temporary)
