@@ -94,7 +94,7 @@ struct CanonicalCase {
         let iteration = copy.appendingPathComponent("iter_0000001")
         try FileManager.default.removeItem(at: iteration.appendingPathComponent("mp_rank_00_001"))
         #expect(caught { try CheckpointReaders.open(copy.path) } as? MegatronLegacyError
-            == .missingRankFile(folder: iteration.path, name: "mp_rank_00_001", reason: "expert parallel 2 needs EP rank 1"))
+            == .missingRankFile(folder: iteration.path, name: "mp_rank_00_001", reason: "tensor parallel 1, pipeline parallel 1 and expert parallel 2 need it"))
     }
 
     @Test(.enabled(if: !Fixtures.legacyRoots.isEmpty, "no Megatron legacy fixtures found"), arguments: [1, 2])

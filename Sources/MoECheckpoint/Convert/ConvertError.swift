@@ -8,6 +8,8 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedTarget(layout: Layout, format: ContainerFormat, reason: String)
     /// The expert count does not divide by `--ep`.
     case expertParallelMismatch(experts: Int, ep: Int, layer: Int)
+    /// A tensor (or an `args` size) that `--tp` does not divide, or layers that `--pp` does not.
+    case parallelMismatch(what: String, option: String, size: Int)
     /// Experts are missing or duplicated across the source files.
     case incompleteExperts(path: String, problems: [String])
     /// A cast the target cannot take.
@@ -27,6 +29,8 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot write layout \(layout.rawValue) as \(format.rawValue): \(reason)"
         case .expertParallelMismatch(let experts, let ep, let layer):
             return "layer \(layer): \(experts) experts do not divide by --ep \(ep)"
+        case .parallelMismatch(let what, let option, let size):
+            return "\(what) does not divide by \(option) \(size)"
         case .incompleteExperts(let path, let problems):
             let shown = problems.prefix(20).joined(separator: "; ")
             return "\(path): incomplete MoE experts (\(problems.count) problem\(problems.count == 1 ? "" : "s")): \(shown)\(problems.count > 20 ? "; …" : "")"

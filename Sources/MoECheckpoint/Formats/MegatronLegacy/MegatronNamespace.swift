@@ -49,33 +49,47 @@ public enum MegatronNamespace {
         return updates
     }
 
-    /// The `args` to write: the source's with `expert_model_parallel_size`, `ckpt_format` and any
-    /// changed routing fields updated, or a new Namespace when the source had none.
+    /// Fields that describe an uneven or virtual pipeline split; the writer splits uniformly, so a
+    /// carried Namespace gets `None` in those it has.
+    static let pipelineSplitFields = [
+        "decoder_first_pipeline_num_layers", "decoder_last_pipeline_num_layers",
+        "num_layers_per_virtual_pipeline_stage", "virtual_pipeline_model_parallel_size", "pipeline_model_parallel_layout",
+    ]
+
+    /// The `args` to write: the source's with the parallel sizes (expert tensor parallel = tensor
+    /// parallel, as Megatron-LM defaults it), `ckpt_format` and any changed routing fields updated,
+    /// or a new Namespace when the source had none.
     public static func forWriting(
-        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, expertParallel: Int, paramsDType: DType?
+        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, parallelism: Parallelism, paramsDType: DType?
     ) throws -> PickleValue {
-        let parallel: [(String, PickleValue)] = [
-            ("expert_model_parallel_size", .integer(expertParallel)), ("ckpt_format", .string("torch")),
+        var parallel: [(String, PickleValue)] = [
+            ("tensor_model_parallel_size", .integer(parallelism.tensorParallel)),
+            ("pipeline_model_parallel_size", .integer(parallelism.pipelineParallel)),
+            ("expert_model_parallel_size", .integer(parallelism.expertParallel)),
+            ("expert_tensor_parallel_size", .integer(parallelism.tensorParallel)),
+            ("ckpt_format", .string("torch")),
         ]
-        if let source, fields(of: source) != nil {
+        if let source, let existing = fields(of: source) {
+            for key in pipelineSplitFields where existing[key] != nil { parallel.append((key, .none)) }
+            // `None` already means "the tensor-parallel size", whichever is written.
+            if existing["expert_tensor_parallel_size"] == PickleValue.none { parallel.removeAll { $0.0 == "expert_tensor_parallel_size" } }
             let json = try PickleJSON.fields(of: source) ?? JSONObject()
             let updates = parallel + routingUpdates(for: moe, existing: MegatronArgs(fields: json))
             if let updated = updating(source, with: updates) { return updated }
         }
-        return make(build(moe: moe, layout: layout, expertParallel: expertParallel, paramsDType: paramsDType))
+        let built = build(moe: moe, layout: layout, paramsDType: paramsDType)
+        for (key, value) in parallel { built.set(key, value) }
+        return make(built)
     }
 
-    /// A Namespace from scratch: parallel sizes, model dims from the tensors, routing from `moe`.
-    static func build(moe: MoEConfig, layout: ResolvedLayout?, expertParallel: Int, paramsDType: DType?) -> PickleDict {
+    /// A Namespace from scratch: model dims from the tensors, routing from `moe` (the caller sets
+    /// the parallel sizes).
+    static func build(moe: MoEConfig, layout: ResolvedLayout?, paramsDType: DType?) -> PickleDict {
         let fields = PickleDict()
         let first = layout?.layers.first?.dims
         let dtype = paramsDType ?? .float32
         let none = PickleValue.none
         let entries: [(String, PickleValue)] = [
-            ("tensor_model_parallel_size", .integer(1)),
-            ("pipeline_model_parallel_size", .integer(1)),
-            ("expert_model_parallel_size", .integer(expertParallel)),
-            ("expert_tensor_parallel_size", .integer(1)),
             ("num_layers", (layout?.layers.map(\.layer).max()).map { .integer($0 + 1) } ?? none),
             ("hidden_size", first.map { .integer($0.hiddenSize) } ?? none),
             ("num_experts", first.map { .integer($0.numExperts) } ?? none),
@@ -97,7 +111,6 @@ public enum MegatronNamespace {
             ("params_dtype", .global(module: "torch", name: dtype.rawValue)),
             ("bf16", .bool(dtype == .bfloat16)),
             ("fp16", .bool(dtype == .float16)),
-            ("ckpt_format", .string("torch")),
         ]
         for (key, value) in entries { fields.set(key, value) }
         return fields
