@@ -6,7 +6,8 @@
 /// Reading counts each stage's layers from its keys, so any contiguous split reads right
 /// (uniform, or uneven with `decoder_first/last_pipeline_num_layers`): global = offset + local,
 /// where offset is the sum of the earlier stages' counts (`get_transformer_layer_offset`).
-/// Writing splits uniformly (`num_layers / PP` per stage).
+/// Writing splits uniformly when PP divides the layers; otherwise the first PP−1 stages take
+/// ⌈L/PP⌉ layers and the last the rest, which is Megatron-LM's `--decoder-last-pipeline-num-layers`.
 struct LegacyPipelineStages: Equatable {
     /// Decoder layers held by each stage.
     let counts: [Int]
@@ -17,10 +18,20 @@ struct LegacyPipelineStages: Equatable {
         self.counts = counts
     }
 
-    /// The uniform split of `layers` over `stages`, or `nil` when it does not divide.
-    init?(uniform layers: Int, stages: Int) {
-        guard stages >= 1, layers % stages == 0 else { return nil }
-        counts = Array(repeating: layers / stages, count: stages)
+    /// The split of `layers` over `stages` for writing, or `nil` when some stage would be empty.
+    init?(layers: Int, stages: Int) {
+        guard stages >= 1 else { return nil }
+        let per = (layers + stages - 1) / stages
+        let last = layers - per * (stages - 1)
+        guard per >= 1, last >= 1 else { return nil }
+        counts = Array(repeating: per, count: stages - 1) + [last]
+    }
+
+    /// `decoder_last_pipeline_num_layers` for `args`: the last stage's count when the split is
+    /// uneven, `nil` for a uniform split.
+    var lastStageLayers: Int? {
+        guard let last = counts.last, counts.count > 1, last != counts[0] else { return nil }
+        return last
     }
 
     /// The first global layer of `stage`.

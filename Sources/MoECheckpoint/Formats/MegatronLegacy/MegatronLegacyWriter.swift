@@ -31,18 +31,19 @@ public enum MegatronLegacyWriter: CheckpointWriter {
         }
         let objects = request.pickledObjects
         let iteration = objects[topLevel: "iteration"]?.intValue ?? 1
+        let layers = LegacyPipelineStages.layerCount(request.stateDict.keys)
+        guard let stages = LegacyPipelineStages(layers: layers, stages: parallel.pipelineParallel) else {
+            throw ConvertError.parallelMismatch(
+                option: "--pp", size: parallel.pipelineParallel, reason: "\(layers) decoder layers cannot give every stage at least one")
+        }
         let args = try MegatronNamespace.forWriting(
             source: objects[topLevel: "args"], moe: request.moe, layout: layout, parallelism: parallel,
-            paramsDType: layout?.layers.first?.tensor(for: .routerWeight)?.entry.dtype)
+            lastStageLayers: stages.lastStageLayers, paramsDType: layout?.layers.first?.tensor(for: .routerWeight)?.entry.dtype)
         let argsFields = try PickleJSON.fields(of: args)
         let sizes = LegacyParallelSizes(
             tensor: parallel.tensorParallel, pipeline: parallel.pipelineParallel, expert: parallel.expertParallel,
             glu: argsFields?["swiglu"]?.boolValue == true || argsFields?["quick_geglu"]?.boolValue == true)
         let splits = try tensorParallelSplits(request.stateDict.entries, args: argsFields, sizes: sizes)
-        let layers = LegacyPipelineStages.layerCount(request.stateDict.keys)
-        guard let stages = LegacyPipelineStages(uniform: layers, stages: sizes.pipeline) else {
-            throw ConvertError.parallelMismatch(what: "\(layers) decoder layers (uniform pipeline split)", option: "--pp", size: sizes.pipeline)
-        }
         let iterationFolder = (path as NSString).appendingPathComponent(String(format: "iter_%07d", iteration))
         try FileManager.default.createDirectory(atPath: iterationFolder, withIntermediateDirectories: true)
         try OutputFile.write(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(LegacyRankFiles.trackerName))
@@ -78,9 +79,11 @@ public enum MegatronLegacyWriter: CheckpointWriter {
     /// known split, a dimension `--tp` does not divide, or attention heads it does not divide fail.
     static func tensorParallelSplits(_ entries: [TensorEntry], args: JSONObject?, sizes: LegacyParallelSizes) throws -> [String: TensorParallelSplit] {
         guard sizes.tensor > 1 else { return [:] }
-        for field in ["num_attention_heads", "num_query_groups"] {
+        // Attention is split by heads, or by query groups with GQA (`num_query_groups` is unused without it).
+        let fields = ["num_attention_heads"] + (args?["group_query_attention"]?.boolValue == true ? ["num_query_groups"] : [])
+        for field in fields {
             if let count = args?[field]?.intValue, count % sizes.tensor != 0 {
-                throw ConvertError.parallelMismatch(what: "\(field) \(count) (args)", option: "--tp", size: sizes.tensor)
+                throw ConvertError.parallelMismatch(option: "--tp", size: sizes.tensor, reason: "\(field) \(count) (args) does not divide by it")
             }
         }
         var splits: [String: TensorParallelSplit] = [:]
@@ -93,7 +96,8 @@ public enum MegatronLegacyWriter: CheckpointWriter {
                 _ = try split.blocks(fullShape: entry.shape, dtype: entry.dtype, tp: sizes.tensor)
             } catch let error as TensorParallelSplit.Indivisible {
                 throw ConvertError.parallelMismatch(
-                    what: "tensor '\(entry.key)' \(TensorShape.describe(entry.shape)): \(error.what) (\(error.size))", option: "--tp", size: sizes.tensor)
+                    option: "--tp", size: sizes.tensor,
+                    reason: "tensor '\(entry.key)' \(TensorShape.describe(entry.shape)): \(error.what) (\(error.size)) does not divide by it")
             }
             splits[entry.key] = split
         }

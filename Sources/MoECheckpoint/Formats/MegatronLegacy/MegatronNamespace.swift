@@ -49,8 +49,8 @@ public enum MegatronNamespace {
         return updates
     }
 
-    /// Fields that describe an uneven or virtual pipeline split; the writer splits uniformly, so a
-    /// carried Namespace gets `None` in those it has.
+    /// Fields that describe an uneven or virtual pipeline split; a carried Namespace gets `None` in
+    /// those it has, and `decoder_last_pipeline_num_layers` when the writer's split is uneven.
     static let pipelineSplitFields = [
         "decoder_first_pipeline_num_layers", "decoder_last_pipeline_num_layers",
         "num_layers_per_virtual_pipeline_stage", "virtual_pipeline_model_parallel_size", "pipeline_model_parallel_layout",
@@ -60,25 +60,31 @@ public enum MegatronNamespace {
     /// parallel, as Megatron-LM defaults it), `ckpt_format` and any changed routing fields updated,
     /// or a new Namespace when the source had none.
     public static func forWriting(
-        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, parallelism: Parallelism, paramsDType: DType?
+        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, parallelism: Parallelism, lastStageLayers: Int? = nil,
+        paramsDType: DType?
     ) throws -> PickleValue {
         var parallel: [(String, PickleValue)] = [
             ("tensor_model_parallel_size", .integer(parallelism.tensorParallel)),
             ("pipeline_model_parallel_size", .integer(parallelism.pipelineParallel)),
+            ("transformer_pipeline_model_parallel_size", .integer(parallelism.pipelineParallel)),
             ("expert_model_parallel_size", .integer(parallelism.expertParallel)),
             ("expert_tensor_parallel_size", .integer(parallelism.tensorParallel)),
             ("ckpt_format", .string("torch")),
         ]
         if let source, let existing = fields(of: source) {
             for key in pipelineSplitFields where existing[key] != nil { parallel.append((key, .none)) }
+            // Megatron-LM sets it from the pipeline size in `validate_args`; older Namespaces lack it.
+            if existing["transformer_pipeline_model_parallel_size"] == nil { parallel.removeAll { $0.0 == "transformer_pipeline_model_parallel_size" } }
             // `None` already means "the tensor-parallel size", whichever is written.
             if existing["expert_tensor_parallel_size"] == PickleValue.none { parallel.removeAll { $0.0 == "expert_tensor_parallel_size" } }
+            if let lastStageLayers { parallel.append(("decoder_last_pipeline_num_layers", .integer(lastStageLayers))) }
             let json = try PickleJSON.fields(of: source) ?? JSONObject()
             let updates = parallel + routingUpdates(for: moe, existing: MegatronArgs(fields: json))
             if let updated = updating(source, with: updates) { return updated }
         }
         let built = build(moe: moe, layout: layout, paramsDType: paramsDType)
         for (key, value) in parallel { built.set(key, value) }
+        if let lastStageLayers { built.set("decoder_last_pipeline_num_layers", .integer(lastStageLayers)) }
         return make(built)
     }
 
