@@ -1,89 +1,74 @@
 /// A tensor whose bytes are byte ranges of other tensors, one after another: one tensor-parallel
 /// shard of a full Megatron tensor (write direction), or the full tensor merged from its shards
-/// (read direction). Like `TensorSlice`, it reads only the ranges it names, so a mapped base
-/// touches only those pages, and a writer streams it piece by piece.
+/// (read direction).
+///
+/// Each source is opened once per read (`withBytes`), however many pieces it gives: a mapped
+/// source costs nothing but the pages the pieces touch, and a computed one (an assembled or cast
+/// tensor) is built once rather than once per piece. Memory stays bounded by the sources' size,
+/// which is at most the full tensor's.
 public struct GatheredTensor: TensorSource {
-    /// One contiguous byte range of a source.
+    /// One contiguous byte range of `sources[source]`.
     public struct Piece: Sendable {
-        public let source: any TensorSource
+        public let source: Int
         public let range: Range<Int>
 
-        public init(_ source: any TensorSource, _ range: Range<Int>) {
+        public init(_ source: Int, _ range: Range<Int>) {
             self.source = source
             self.range = range
         }
     }
 
+    public let sources: [any TensorSource]
     public let pieces: [Piece]
     public let shape: [Int]
     public let dtype: DType
-    /// Where each piece starts in this tensor's bytes (one more entry: the total).
-    private let starts: [Int]
 
-    /// The caller guarantees that the pieces lie inside their sources, share `dtype` and add up
-    /// to `shape` × `dtype` bytes.
-    public init(pieces: [Piece], shape: [Int], dtype: DType) {
-        var starts = [0]
-        for piece in pieces { starts.append(starts[starts.count - 1] + piece.range.count) }
-        precondition(starts.last == TensorShape.byteCount(shape, dtype: dtype), "pieces add up to the shape")
-        precondition(pieces.allSatisfy { $0.source.dtype == dtype && $0.range.upperBound <= $0.source.byteCount }, "pieces inside their sources")
+    /// The caller guarantees that the pieces lie inside their sources, that the sources share
+    /// `dtype` and that the pieces add up to `shape` × `dtype` bytes.
+    public init(sources: [any TensorSource], pieces: [Piece], shape: [Int], dtype: DType) {
+        precondition(pieces.reduce(0) { $0 + $1.range.count } == TensorShape.byteCount(shape, dtype: dtype), "pieces add up to the shape")
+        precondition(sources.allSatisfy { $0.dtype == dtype }, "sources share the dtype")
+        precondition(pieces.allSatisfy { $0.source < sources.count && $0.range.upperBound <= sources[$0.source].byteCount }, "pieces inside their sources")
+        self.sources = sources
         self.pieces = pieces
         self.shape = shape
         self.dtype = dtype
-        self.starts = starts
     }
 
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        try withBytes(in: 0..<byteCount, body)
-    }
-
-    public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        // One piece covering the range needs no copy.
-        let first = index(of: range.lowerBound)
-        if first < pieces.count, range.upperBound <= starts[first + 1] {
-            let offset = pieces[first].range.lowerBound - starts[first]
-            return try pieces[first].source.withBytes(in: range.lowerBound + offset..<range.upperBound + offset, body)
-        }
-        var out = [UInt8](repeating: 0, count: range.count)
+        if pieces.count == 1 { return try sources[pieces[0].source].withBytes(in: pieces[0].range, body) }
+        var out = [UInt8](repeating: 0, count: byteCount)
         try out.withUnsafeMutableBytes { target in
-            try visit(range) { bytes, at in target.baseAddress!.advanced(by: at - range.lowerBound).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            var at = 0
+            try visit { bytes in
+                target.baseAddress!.advanced(by: at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                at += bytes.count
+            }
         }
         return try out.withUnsafeBytes(body)
     }
 
-    /// Writes piece by piece: no copy of the whole tensor is made.
+    /// Writes piece by piece: no copy of the gathered tensor is made.
     public func write(to output: OutputFile) throws {
-        try visit(0..<byteCount) { bytes, _ in try output.write(bytes) }
+        try visit { try output.write($0) }
     }
 
     public func evict(_ range: Range<Int>) {
-        for i in pieces.indices where starts[i] < range.upperBound && starts[i + 1] > range.lowerBound { pieces[i].source.evict(pieces[i].range) }
+        for source in sources { source.evict() }
     }
 
     public func prefetch(_ range: Range<Int>) {
-        for i in pieces.indices where starts[i] < range.upperBound && starts[i + 1] > range.lowerBound { pieces[i].source.prefetch(pieces[i].range) }
+        for piece in pieces { sources[piece.source].prefetch(piece.range) }
     }
 
-    /// The piece holding byte `offset` (binary search over `starts`).
-    private func index(of offset: Int) -> Int {
-        var low = 0, high = pieces.count
-        while low < high {
-            let mid = (low + high) / 2
-            if starts[mid + 1] <= offset { low = mid + 1 } else { high = mid }
-        }
-        return low
-    }
-
-    /// Calls `body` with each non-empty part of `range`, in order, and where it starts in this tensor.
-    private func visit(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
-        var i = index(of: range.lowerBound)
-        while i < pieces.count, starts[i] < range.upperBound {
-            let lower = max(range.lowerBound, starts[i]), upper = min(range.upperBound, starts[i + 1])
-            if lower < upper {
-                let offset = pieces[i].range.lowerBound - starts[i]
-                try pieces[i].source.withBytes(in: lower + offset..<upper + offset) { try body($0, lower) }
+    /// Calls `body` with every piece's bytes, in order, with every source open once.
+    private func visit(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        func open(_ index: Int, _ opened: [UnsafeRawBufferPointer]) throws {
+            guard index == sources.count else {
+                return try sources[index].withBytes { try open(index + 1, opened + [$0]) }
             }
-            i += 1
+            for piece in pieces { try body(UnsafeRawBufferPointer(rebasing: opened[piece.source][piece.range])) }
         }
+        try open(0, [])
     }
 }

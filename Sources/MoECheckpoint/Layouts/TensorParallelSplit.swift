@@ -3,8 +3,8 @@
 /// Every partition is "`outer` blocks, each cut into `tp` equal pieces, rank r taking piece r of
 /// every block": rows (`outer` = 1), the two halves of a GLU `[G; U]` (`outer` = 2, so rank r holds
 /// `[G_r; U_r]` and merging concatenates all gates, then all ups), and columns (`outer` = rows).
-/// Splitting and merging are therefore the same gather read in opposite directions, and neither
-/// copies more than one piece at a time (`GatheredTensor`).
+/// Splitting and merging are therefore the same gather read in opposite directions
+/// (`GatheredTensor`, which opens each source once per read).
 public enum TensorParallelSplit: String, Sendable, Equatable {
     /// Every rank holds the whole tensor (norms, router, expert bias).
     case replicated
@@ -67,10 +67,8 @@ public enum TensorParallelSplit: String, Sendable, Equatable {
         guard self != .replicated, tp > 1 else { return full }
         let (outer, piece) = try blocks(fullShape: full.shape, dtype: full.dtype, tp: tp)
         if outer == 1 { return TensorSlice(base: full, byteOffset: rank * piece, shape: shardShape(full.shape, tp: tp)) }
-        let pieces = (0..<outer).map { block in
-            GatheredTensor.Piece(full, (block * tp + rank) * piece..<(block * tp + rank + 1) * piece)
-        }
-        return GatheredTensor(pieces: pieces, shape: shardShape(full.shape, tp: tp), dtype: full.dtype)
+        let pieces = (0..<outer).map { block in GatheredTensor.Piece(0, (block * tp + rank) * piece..<(block * tp + rank + 1) * piece) }
+        return GatheredTensor(sources: [full], pieces: pieces, shape: shardShape(full.shape, tp: tp), dtype: full.dtype)
     }
 
     /// The full tensor from every rank's shard (`shards[r]` of rank r, equal shapes and dtypes).
@@ -81,8 +79,8 @@ public enum TensorParallelSplit: String, Sendable, Equatable {
         let (outer, piece) = try blocks(fullShape: shape, dtype: shards[0].dtype, tp: tp)
         var pieces: [GatheredTensor.Piece] = []
         for block in 0..<outer {
-            for shard in shards { pieces.append(GatheredTensor.Piece(shard, block * piece..<(block + 1) * piece)) }
+            for rank in shards.indices { pieces.append(GatheredTensor.Piece(rank, block * piece..<(block + 1) * piece)) }
         }
-        return GatheredTensor(pieces: pieces, shape: shape, dtype: shards[0].dtype)
+        return GatheredTensor(sources: shards, pieces: pieces, shape: shape, dtype: shards[0].dtype)
     }
 }
