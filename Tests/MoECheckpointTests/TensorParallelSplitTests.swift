@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MoECheckpoint
 
@@ -33,6 +34,33 @@ import Testing
         #expect(try merged.bytes() == full.bytes())
         // Partial reads of a gathered tensor cross piece boundaries correctly.
         #expect(try merged.withBytes(in: 12..<100) { Array($0) } == Array(try full.bytes()[12..<100]))
+    }
+
+    /// Counts whole-tensor reads of its base, as a computed source (an assembled tensor) would cost.
+    final class CountingTensor: TensorSource, @unchecked Sendable {
+        let base: InMemoryTensor
+        var reads = 0
+        init(_ base: InMemoryTensor) { self.base = base }
+        var dtype: DType { base.dtype }
+        var shape: [Int] { base.shape }
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+            reads += 1
+            return try base.withBytes(body)
+        }
+    }
+
+    @Test func aColumnShardOfAComputedTensorBuildsItOnce() throws {
+        // 64 rows: 64 pieces per shard; reading or writing the shard must not rebuild the source per piece.
+        let full = CountingTensor(Self.matrix(64, 8))
+        let shard = try TensorParallelSplit.columns.shard(full, rank: 1, tp: 2)
+        _ = try shard.bytes()
+        #expect(full.reads == 1)
+        let folder = try TemporaryFolder()
+        let output = try OutputFile(creating: folder.path("shard.bin"))
+        try shard.write(to: output)
+        try output.close()
+        #expect(full.reads == 2)
+        #expect(Array(try Data(contentsOf: folder.url.appendingPathComponent("shard.bin"))) == (try shard.bytes()))
     }
 
     @Test func aSizeTheSplitCannotDivideIsNamed() {
