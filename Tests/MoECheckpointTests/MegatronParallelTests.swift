@@ -162,6 +162,29 @@ import Testing
             path: single, reason: "one rank file of a tensor parallel 2 / pipeline parallel 1 checkpoint holds only part of the model; give the iteration folder"))
     }
 
+    @Test(.enabled(if: roots.filter { $0.root.lastPathComponent == "legacy_tp2" }.count >= 2, "two TP=2 legacy fixtures needed"))
+    func shardsThatDoNotBelongTogetherAreRefused() throws {
+        let tp2 = Self.roots.filter { $0.root.lastPathComponent == "legacy_tp2" }.map(\.root)
+        let folder = try TemporaryFolder()
+        let copy = folder.url.appendingPathComponent("ckpt")
+        try FileManager.default.copyItem(at: tp2[0], to: copy)
+        let iteration = copy.appendingPathComponent("iter_0000001")
+        // Rank 1 of another model: its entries do not line up with rank 0's.
+        let foreign = iteration.appendingPathComponent("mp_rank_01/model_optim_rng.pt")
+        try FileManager.default.removeItem(at: foreign)
+        try FileManager.default.copyItem(at: tp2[1].appendingPathComponent("iter_0000001/mp_rank_01/model_optim_rng.pt"), to: foreign)
+        let error = caught { try CheckpointReaders.open(copy.path) }
+        guard case .shardMismatch(let file, _, _, _, _)? = error as? MegatronLegacyError else {
+            Issue.record("expected a shard mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(file == foreign.path)
+        // A tensor rank beyond args' tensor parallel size.
+        try FileManager.default.moveItem(at: iteration.appendingPathComponent("mp_rank_01"), to: iteration.appendingPathComponent("mp_rank_02"))
+        #expect(caught { try CheckpointReaders.open(copy.path) } as? MegatronLegacyError == .invalidRankFolder(
+            folder: iteration.path, name: "mp_rank_02", expected: "ranks below tensor parallel 2, pipeline parallel 1 and expert parallel 1"))
+    }
+
     @Test(.enabled(if: roots.contains { $0.root.lastPathComponent == "legacy_tp2" }, "no TP=2 legacy fixture found"))
     func anExpertTensorParallelOtherThanTPIsRefused() throws {
         let root = try #require(Self.roots.first { $0.root.lastPathComponent == "legacy_tp2" }).root
