@@ -3,11 +3,13 @@ import Foundation
 /// Megatron legacy checkpoints: a save root, an `iter_NNNNNNN/` folder, a rank folder or one
 /// `model_optim_rng.pt` (`cli.md`, `layouts-megatron.md` §4.1).
 ///
-/// Every rank file's `model` state dict is merged into one logical model: expert keys are
-/// renumbered from local to global (`global = ep_rank · E/EP + local`), replicated tensors
-/// (router, expert bias, shared experts, norms, attention) are checked equal-shaped and taken
-/// once, and non-tensor values (`_extra_state`) are kept. The MoE settings come from `args`.
-/// Only pickles and zip directories are read; no tensor bytes.
+/// Every rank file's `model` state dict is merged into one logical model, in three steps: the
+/// tensor-parallel shards of each (PP, EP) rank are joined per parameter (`LegacyShardMerge`,
+/// lazily), each pipeline stage's local layer numbers become global (`LegacyPipelineStages`), and
+/// expert keys are renumbered from local to global (`global = ep_rank · E/EP + local`) while
+/// replicated tensors (router, expert bias, shared experts, norms, attention) are checked
+/// equal-shaped and taken once (`LegacyMerge`). Non-tensor values (`_extra_state`) are kept. The
+/// sizes and MoE settings come from `args`. Only pickles and zip directories are read; no tensor bytes.
 public enum MegatronLegacyReader: CheckpointReader {
     public static let format = ContainerFormat.legacy
 
@@ -33,26 +35,7 @@ public enum MegatronLegacyReader: CheckpointReader {
         try layout.assignRanks(sizes, checkComplete: !layout.isSingleFile)
         let numExperts = args?["num_experts"]?.intValue
         var merge = LegacyMerge(localExperts: numExperts.map { $0 / max(sizes.expert, 1) })
-        var optimizerFiles = 0
-        var rngFiles = 0
-        // stages[ep][pp]: the stage's entries, tensor-parallel shards merged, layers still local.
-        var stages = Array(repeating: Array(repeating: [LegacyEntry](), count: sizes.pipeline), count: sizes.expert)
-        for ep in 0..<sizes.expert {
-            for pp in 0..<sizes.pipeline {
-                var shards: [[LegacyEntry]] = []
-                for rankFile in layout.files.filter({ $0.expertRank == ep && $0.pipelineRank == pp }).sorted(by: { $0.tensorRank < $1.tensorRank }) {
-                    let file = rankFile.path == first.archive.file.path ? first : try TorchSaveFile(path: rankFile.path)
-                    let root = try rootDict(file)
-                    guard let model = root["model"]?.dictValue else {
-                        throw MegatronLegacyError.missingModel(file: rankFile.path, found: root["model"]?.kindName ?? "no 'model' key")
-                    }
-                    shards.append(LegacyEntry.entries(of: try file.stateDict(model, path: "model"), file: rankFile.path))
-                    if root["optimizer"] != nil { optimizerFiles += 1 }
-                    if root["rng_state"] != nil { rngFiles += 1 }
-                }
-                stages[ep][pp] = try LegacyShardMerge.merge(shards, glu: sizes.glu)
-            }
-        }
+        let (stages, trainingState) = try readStages(layout, sizes: sizes, first: first)
         let pipeline = try pipelineStages(stages.first ?? [], args: args, folder: layout.iterationFolder)
         for (ep, epStages) in stages.enumerated() where !epStages.allSatisfy(\.isEmpty) {
             let entries = epStages.enumerated().flatMap { pp, entries in
@@ -72,8 +55,34 @@ public enum MegatronLegacyReader: CheckpointReader {
             guard let name = key.stringValue, name != "model", !trainingStateKeys.contains(name) else { continue }
             checkpoint.pickledObjects.topLevel.append((name, value))
         }
-        checkpoint.notes += notes(layout: layout, expertParallel: sizes.expert, optimizerFiles: optimizerFiles, rngFiles: rngFiles)
+        checkpoint.notes += notes(layout: layout, expertParallel: sizes.expert, optimizerFiles: trainingState.optimizer, rngFiles: trainingState.rng)
         return checkpoint
+    }
+
+    /// `stages[ep][pp]`: each stage's entries with its tensor-parallel shards merged and its layers
+    /// still local; and how many rank files carry optimizer and RNG state.
+    static func readStages(
+        _ layout: LegacyRankFiles, sizes: LegacyParallelSizes, first: TorchSaveFile
+    ) throws -> (stages: [[[LegacyEntry]]], trainingState: (optimizer: Int, rng: Int)) {
+        var stages = Array(repeating: Array(repeating: [LegacyEntry](), count: sizes.pipeline), count: sizes.expert)
+        var optimizer = 0, rng = 0
+        for ep in 0..<sizes.expert {
+            for pp in 0..<sizes.pipeline {
+                var shards: [[LegacyEntry]] = []
+                for rankFile in layout.files.filter({ $0.expertRank == ep && $0.pipelineRank == pp }).sorted(by: { $0.tensorRank < $1.tensorRank }) {
+                    let file = rankFile.path == first.archive.file.path ? first : try TorchSaveFile(path: rankFile.path)
+                    let root = try rootDict(file)
+                    guard let model = root["model"]?.dictValue else {
+                        throw MegatronLegacyError.missingModel(file: rankFile.path, found: root["model"]?.kindName ?? "no 'model' key")
+                    }
+                    shards.append(LegacyEntry.entries(of: try file.stateDict(model, path: "model"), file: rankFile.path))
+                    if root["optimizer"] != nil { optimizer += 1 }
+                    if root["rng_state"] != nil { rng += 1 }
+                }
+                stages[ep][pp] = try LegacyShardMerge.merge(shards, glu: sizes.glu)
+            }
+        }
+        return (stages, (optimizer, rng))
     }
 
     /// The layers each pipeline stage holds, counted from its keys, checked against `num_layers`.
