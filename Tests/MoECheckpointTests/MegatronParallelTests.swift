@@ -125,13 +125,13 @@ import Testing
     func sizesThatDoNotDivideExitTwoWithOneLine() throws {
         let caseDir = try #require(Fixtures.legacyRoots.first { $0.caseDir.lastPathComponent == "multilayer_softmax_top2" }).caseDir
         let legacy = caseDir.appendingPathComponent("megatron/legacy").path
-        let nemo = caseDir.appendingPathComponent("nemo_automodel/hf/epoch_0_step_1/model/consolidated").path
+        let olmo = caseDir.appendingPathComponent("olmo_core/dcp/step1").path
         let folder = try TemporaryFolder()
         let cases: [([String], String)] = [
             ([legacy, folder.path("a"), "--tp", "3"], "--tp 3: num_attention_heads 2 (args) does not divide by it"),
             ([legacy, folder.path("b"), "--pp", "4"], "--pp 4: 3 decoder layers cannot give every stage at least one"),
-            // No heads in the Namespace built for a NeMo source: the expert fc1's halves (F = 20) are what --tp 8 cannot split.
-            ([nemo, folder.path("c"), "--tp", "8"],
+            // No heads in the Namespace built for an OLMo source: the expert fc1's halves (F = 20) are what --tp 8 cannot split.
+            ([olmo, folder.path("c"), "--tp", "8"],
              "--tp 8: tensor 'decoder.layers.1.mlp.experts.local_experts.0.linear_fc1.weight' [40, 32]: each half of dim 0 (20) does not divide by it"),
             ([legacy, folder.path("d"), "--format", "torch_dist", "--tp", "2"], "--tp and --pp split only Megatron legacy output"),
         ]

@@ -17,6 +17,7 @@ public struct HFConfig: Decodable, Equatable, Sendable {
     public var hiddenAct: String?
     public var hiddenSize: Int?
     public var numHiddenLayers: Int?
+    public var numAttentionHeads: Int?
     public var moeIntermediateSize: Int?
     public var intermediateSize: Int?
     public var nSharedExperts: Int?
@@ -43,6 +44,7 @@ public struct HFConfig: Decodable, Equatable, Sendable {
         case hiddenAct = "hidden_act"
         case hiddenSize = "hidden_size"
         case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
         case moeIntermediateSize = "moe_intermediate_size"
         case intermediateSize = "intermediate_size"
         case nSharedExperts = "n_shared_experts"
