@@ -131,7 +131,7 @@ import Testing
             ([legacy, folder.path("a"), "--tp", "3"], "--tp 3: num_attention_heads 2 (args) does not divide by it"),
             ([legacy, folder.path("b"), "--pp", "4"], "--pp 4: 3 decoder layers cannot give every stage at least one"),
             // No heads in the Namespace built for an OLMo source: the expert fc1's halves (F = 20) are what --tp 8 cannot split.
-            ([olmo, folder.path("c"), "--tp", "8"],
+            ([olmo, folder.path("c"), "--tp", "8", "--top-k", "2", "--score", "softmax", "--normalize"],
              "--tp 8: tensor 'decoder.layers.1.mlp.experts.local_experts.0.linear_fc1.weight' [40, 32]: each half of dim 0 (20) does not divide by it"),
             ([legacy, folder.path("d"), "--format", "torch_dist", "--tp", "2"], "--tp and --pp split only Megatron legacy output"),
         ]

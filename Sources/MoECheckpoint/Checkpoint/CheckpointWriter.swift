@@ -23,6 +23,9 @@ public struct WriteRequest: Sendable {
     public var source: String?
     /// The source's non-tensor pickle values, for writers of the same framework.
     public var pickledObjects = PickledObjects()
+    /// The attention head layout, when known, for metadata that states it (Megatron `args`, HF
+    /// and OLMo-core `config.json`).
+    public var attentionHeads: AttentionHeads?
 
     public init(
         layout: Layout, table: LayoutTable?, stateDict: StateDict, parallelism: Parallelism = Parallelism(),

@@ -15,6 +15,11 @@ public enum HFLayout {
         case fusedV5 = "fused_v5"
     }
 
+    /// Families whose attention no other framework's attention tensors fit, in either direction:
+    /// DeepSeek-V3's multi-head latent attention (no q/k/v, another `o_proj` width) and
+    /// Qwen3-Next's gated query (`q_proj` holds the query and its output gate).
+    public static func hasOwnAttention(_ family: Family) -> Bool { family == .deepseekV3 || family == .qwen3Next }
+
     /// Every family; on a tie in detection the earlier one wins, so the richest comes first.
     public static let tables: [LayoutTable] = Family.allCases.map(table)
 

@@ -34,6 +34,12 @@ extension MoECkpt {
         @Option(help: "Cast weights (keep, bf16, fp16, fp32); the expert bias always stays float32.")
         var dtype: DTypeChoice = .keep
 
+        @Option(help: "The target table variant: olmo dropless|default; hf deepseek_v3, qwen3_moe, qwen3_next, mixtral, olmoe, glm4_moe; megatron sequential|grouped|te_grouped. Default: what fits the model.")
+        var variant: String?
+
+        @Flag(help: "Run 'verify SRC DST' after writing; exit 1 if it finds a difference.")
+        var verify = false
+
         @Flag(help: "Replace DST if it exists.")
         var force = false
 
@@ -68,7 +74,7 @@ extension MoECkpt {
                     source: source, destination: destination, targetLayout: to, targetFormat: format, expertParallel: ep,
                     tensorParallel: tp, pipelineParallel: pp,
                     dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides(),
-                    compress: compress),
+                    compress: compress, targetVariant: variant),
                 progress: progress)
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             if !summary.unmapped.isEmpty {
@@ -76,7 +82,13 @@ extension MoECkpt {
                 Diagnostics.warn("\(summary.unmapped.count) non-MoE tensor(s) have no \(to.rawValue) name and were not written: \(shown)\(summary.unmapped.count > 12 ? ", …" : "")")
             }
             print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
+            for warning in summary.warnings { Diagnostics.warn(warning) }
             for note in summary.notes { print("note: \(note)") }
+            if verify {
+                let report = try Verifier.run(VerifyRequest(a: source, b: destination, overrides: try routing.overrides()))
+                print(report.text)
+                if !report.passed { throw ExitCode(1) }
+            }
         }
     }
 }

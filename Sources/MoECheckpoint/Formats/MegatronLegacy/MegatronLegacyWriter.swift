@@ -38,7 +38,8 @@ public enum MegatronLegacyWriter: CheckpointWriter {
         }
         let args = try MegatronNamespace.forWriting(
             source: objects[topLevel: "args"], moe: request.moe, layout: layout, parallelism: parallel,
-            lastStageLayers: stages.lastStageLayers, model: modelSizes(request, layers: layers), paramsDType: layout?.layers.first?.tensor(for: .routerWeight)?.entry.dtype)
+            lastStageLayers: stages.lastStageLayers, layers: layers > 0 ? layers : nil,
+            paramsDType: layout?.layers.first?.tensor(for: .routerWeight)?.entry.dtype, heads: request.attentionHeads)
         let argsFields = try PickleJSON.fields(of: args)
         let sizes = LegacyParallelSizes(
             tensor: parallel.tensorParallel, pipeline: parallel.pipelineParallel, expert: parallel.expertParallel,
@@ -73,14 +74,6 @@ public enum MegatronLegacyWriter: CheckpointWriter {
                 }
             }
         }
-    }
-
-    /// The decoder layer count and the source config's attention heads, for a Namespace built from scratch.
-    static func modelSizes(_ request: WriteRequest, layers: Int) -> MegatronNamespace.ModelSizes {
-        let heads = request.sourceConfig.lazy.compactMap { source -> Int? in
-            if case .hf(_, let config) = source { return config.numAttentionHeads } else { return nil }
-        }.first
-        return MegatronNamespace.ModelSizes(layers: layers > 0 ? layers : nil, attentionHeads: heads)
     }
 
     /// The split of every tensor under `--tp`, checked before anything is written: a key with no

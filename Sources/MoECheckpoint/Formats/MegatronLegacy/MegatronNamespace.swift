@@ -49,19 +49,6 @@ public enum MegatronNamespace {
         return updates
     }
 
-    /// Model sizes the tensors alone do not give a Namespace built from scratch.
-    public struct ModelSizes: Sendable {
-        /// Decoder layers, dense ones included (the MoE layers alone undercount).
-        public var layers: Int?
-        /// From the source's own config (HF `num_attention_heads`); attention is split by heads.
-        public var attentionHeads: Int?
-
-        public init(layers: Int? = nil, attentionHeads: Int? = nil) {
-            self.layers = layers
-            self.attentionHeads = attentionHeads
-        }
-    }
-
     /// Fields that describe an uneven or virtual pipeline split; a carried Namespace gets `None` in
     /// those it has, and `decoder_last_pipeline_num_layers` when the writer's split is uneven.
     static let pipelineSplitFields = [
@@ -74,7 +61,7 @@ public enum MegatronNamespace {
     /// or a new Namespace when the source had none.
     public static func forWriting(
         source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, parallelism: Parallelism, lastStageLayers: Int? = nil,
-        model: ModelSizes = ModelSizes(), paramsDType: DType?
+        layers: Int? = nil, paramsDType: DType?, heads: AttentionHeads? = nil
     ) throws -> PickleValue {
         var parallel: [(String, PickleValue)] = [
             ("tensor_model_parallel_size", .integer(parallelism.tensorParallel)),
@@ -96,11 +83,18 @@ public enum MegatronNamespace {
             if let updated = updating(source, with: updates) { return updated }
         }
         let built = build(moe: moe, layout: layout, paramsDType: paramsDType)
-        // Megatron-LM's loader compares these with the run's (`check_checkpoint_args`).
-        if let layers = model.layers { built.set("num_layers", .integer(layers)) }
-        if let heads = model.attentionHeads { built.set("num_attention_heads", .integer(heads)) }
+        // Megatron-LM's loader compares `num_layers` with the run's (`check_checkpoint_args`); the
+        // MoE layers alone undercount it.
+        if let layers { built.set("num_layers", .integer(layers)) }
         for (key, value) in parallel { built.set(key, value) }
         if let lastStageLayers { built.set("decoder_last_pipeline_num_layers", .integer(lastStageLayers)) }
+        if let heads {
+            // Megatron splits `linear_qkv` by these; a reader of this checkpoint needs them too.
+            built.set("num_attention_heads", .integer(heads.heads))
+            built.set("group_query_attention", .bool(heads.groups != heads.heads))
+            built.set("num_query_groups", .integer(heads.groups))
+            built.set("kv_channels", .integer(heads.headDim))
+        }
         return make(built)
     }
 

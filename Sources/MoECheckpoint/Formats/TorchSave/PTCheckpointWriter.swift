@@ -13,6 +13,12 @@ public enum PTCheckpointWriter: CheckpointWriter {
         let dict = StateDictPickle.orderedDict(
             tensors: request.stateDict.entries, objects: request.pickledObjects.stateDict.filter { $0.value.isWeightsOnlySafe },
             storages: &storages)
-        try TorchSaveWriter.write(.dict(dict), storages: storages, to: path, archiveName: archiveName, progress: request.progress)
+        // The routing config (and head layout) ride along in a record of their own, as they do
+        // in safetensors' `__metadata__`, so `inspect` of the output shows what it showed before.
+        var record = JSONObject([("moe_config", request.moe.json)])
+        if let heads = request.attentionHeads { record["attention_heads"] = heads.json }
+        try TorchSaveWriter.write(
+            .dict(dict), storages: storages, to: path, archiveName: archiveName, progress: request.progress,
+            extraRecords: [(PTCheckpointReader.recordName, Array(JSONWriter.compact(.object(record)).utf8))])
     }
 }

@@ -58,15 +58,21 @@ public enum TorchSaveWriter {
     /// Writes `root` and the storages it refers to into a new file at `path`.
     ///
     /// - Parameter archiveName: the folder inside the zip (torch uses the file stem).
+    /// - Parameter extraRecords: records beside torch's own (`moe_ckpt.json`); torch.load reads
+    ///   records by name and ignores these.
     public static func write(
-        _ root: PickleValue, storages: Storages = Storages(), to path: String, archiveName: String, progress: Progress? = nil
+        _ root: PickleValue, storages: Storages = Storages(), to path: String, archiveName: String, progress: Progress? = nil,
+        extraRecords: [(name: String, bytes: [UInt8])] = []
     ) throws {
-        try write(root, storages: storages, into: try TorchZipWriter(path: path, archiveName: archiveName), progress: progress)
+        try write(root, storages: storages, into: try TorchZipWriter(path: path, archiveName: archiveName), progress: progress, extraRecords: extraRecords)
     }
 
     /// Writes `root` and its storages into `zip` and finishes it: one code path for `.pt` files,
     /// `common.pt` and the archives DCP appends to its data files.
-    public static func write(_ root: PickleValue, storages: Storages = Storages(), into zip: TorchZipWriter, progress: Progress? = nil) throws {
+    public static func write(
+        _ root: PickleValue, storages: Storages = Storages(), into zip: TorchZipWriter, progress: Progress? = nil,
+        extraRecords: [(name: String, bytes: [UInt8])] = []
+    ) throws {
         try zip.addRecord("data.pkl", bytes: try Pickler().pickle(root))
         try zip.addRecord(".format_version", bytes: Array(formatVersion.utf8))
         try zip.addRecord(".storage_alignment", bytes: Array(String(TorchZipWriter.alignment).utf8))
@@ -75,6 +81,7 @@ public enum TorchSaveWriter {
             try zip.addRecord("data/" + record.key, size: record.size, produce: record.produce)
             progress?.advance(by: record.size)
         }
+        for record in extraRecords { try zip.addRecord(record.name, bytes: record.bytes) }
         try zip.addRecord("version", bytes: Array(serializationVersion.utf8))
         try zip.addRecord(".data/serialization_id", bytes: Array(serializationID(zip.recordCRCs).utf8))
         try zip.finish()
