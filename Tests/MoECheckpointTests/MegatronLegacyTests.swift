@@ -94,7 +94,7 @@ struct CanonicalCase {
         let iteration = copy.appendingPathComponent("iter_0000001")
         try FileManager.default.removeItem(at: iteration.appendingPathComponent("mp_rank_00_001"))
         #expect(caught { try CheckpointReaders.open(copy.path) } as? MegatronLegacyError
-            == .missingRankFile(folder: iteration.path, name: "mp_rank_00_001", reason: "expert parallel 2 needs EP rank 1"))
+            == .missingRankFile(folder: iteration.path, name: "mp_rank_00_001", reason: "tensor parallel 1, pipeline parallel 1 and expert parallel 2 need it"))
     }
 
     @Test(.enabled(if: !Fixtures.legacyRoots.isEmpty, "no Megatron legacy fixtures found"), arguments: [1, 2])
@@ -106,7 +106,10 @@ struct CanonicalCase {
             _ = try Converter.run(ConvertOptions(source: root.path, destination: destination, targetLayout: .megatron, targetFormat: .legacy, expertParallel: ep))
             let written = try CheckpointReaders.open(destination)
             #expect(written.parallelism.expertParallel == ep)
-            #expect(written.files.count == ep)
+            // A legacy target keeps the source's TP and PP split.
+            #expect(written.parallelism.tensorParallel == source.parallelism.tensorParallel)
+            #expect(written.parallelism.pipelineParallel == source.parallelism.pipelineParallel)
+            #expect(written.files.count == ep * source.parallelism.tensorParallel * source.parallelism.pipelineParallel)
             #expect(written.stateDict.count == source.stateDict.count)
             for entry in source.stateDict.entries {
                 let other = try #require(written.stateDict[entry.key], "\(entry.key)")

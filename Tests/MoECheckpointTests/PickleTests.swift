@@ -193,7 +193,7 @@ import Testing
 
     @Test func aNamespaceBuiltFromScratchRoundTripsThroughThePickler() throws {
         let moe = MoEConfig(topK: 2, scoreFunction: .sigmoid, normalizeTopK: true, scalingFactor: 2.5, activation: .swiglu)
-        let args = try MegatronNamespace.forWriting(source: nil, moe: moe, layout: nil, expertParallel: 2, paramsDType: .bfloat16)
+        let args = try MegatronNamespace.forWriting(source: nil, moe: moe, layout: nil, parallelism: Parallelism(expertParallel: 2), paramsDType: .bfloat16)
         let again = try Unpickler(source: "args", strict: false).unpickle(try Pickler().pickle(args))
         #expect(again == args)
         let fields = try #require(try PickleJSON.fields(of: again))

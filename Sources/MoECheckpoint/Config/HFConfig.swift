@@ -17,6 +17,7 @@ public struct HFConfig: Decodable, Equatable, Sendable {
     public var hiddenAct: String?
     public var hiddenSize: Int?
     public var numHiddenLayers: Int?
+    public var numAttentionHeads: Int?
     public var moeIntermediateSize: Int?
     public var intermediateSize: Int?
     public var nSharedExperts: Int?
@@ -24,7 +25,6 @@ public struct HFConfig: Decodable, Equatable, Sendable {
     public var firstKDenseReplace: Int?
     public var mlpOnlyLayers: [Int]?
     public var decoderSparseStep: Int?
-    public var numAttentionHeads: Int?
     public var numKeyValueHeads: Int?
     public var headDim: Int?
     /// The whole `config.json` text when it came embedded in another container (an HDF5
@@ -46,6 +46,7 @@ public struct HFConfig: Decodable, Equatable, Sendable {
         case hiddenAct = "hidden_act"
         case hiddenSize = "hidden_size"
         case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
         case moeIntermediateSize = "moe_intermediate_size"
         case intermediateSize = "intermediate_size"
         case nSharedExperts = "n_shared_experts"
@@ -53,7 +54,6 @@ public struct HFConfig: Decodable, Equatable, Sendable {
         case firstKDenseReplace = "first_k_dense_replace"
         case mlpOnlyLayers = "mlp_only_layers"
         case decoderSparseStep = "decoder_sparse_step"
-        case numAttentionHeads = "num_attention_heads"
         case numKeyValueHeads = "num_key_value_heads"
         case headDim = "head_dim"
     }

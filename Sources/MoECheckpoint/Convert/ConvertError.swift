@@ -8,6 +8,9 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedTarget(layout: Layout, format: ContainerFormat, reason: String)
     /// The expert count does not divide by `--ep`.
     case expertParallelMismatch(experts: Int, ep: Int, layer: Int)
+    /// `--tp` or `--pp` cannot split the model: a tensor dimension or an `args` size it does not
+    /// divide, or too few layers for the stages.
+    case parallelMismatch(option: String, size: Int, reason: String)
     /// Experts are missing or duplicated across the source files.
     case incompleteExperts(path: String, problems: [String])
     /// A cast the target cannot take.
@@ -29,6 +32,8 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot write layout \(layout.rawValue) as \(format.rawValue): \(reason)"
         case .expertParallelMismatch(let experts, let ep, let layer):
             return "layer \(layer): \(experts) experts do not divide by --ep \(ep)"
+        case .parallelMismatch(let option, let size, let reason):
+            return "\(option) \(size): \(reason)"
         case .incompleteExperts(let path, let problems):
             let shown = problems.prefix(20).joined(separator: "; ")
             return "\(path): incomplete MoE experts (\(problems.count) problem\(problems.count == 1 ? "" : "s")): \(shown)\(problems.count > 20 ? "; …" : "")"

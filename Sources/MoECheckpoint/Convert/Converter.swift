@@ -21,6 +21,9 @@ public struct ConvertOptions: Sendable {
     public var targetLayout: Layout
     public var targetFormat: ContainerFormat?
     public var expertParallel: Int?
+    /// `--tp`, `--pp` (legacy targets only); default: the source's sizes for a legacy target, else 1.
+    public var tensorParallel: Int?
+    public var pipelineParallel: Int?
     public var dtype: DTypeChoice
     public var force: Bool
     public var sourceLayout: Layout?
@@ -33,9 +36,12 @@ public struct ConvertOptions: Sendable {
 
     public init(
         source: String, destination: String, targetLayout: Layout, targetFormat: ContainerFormat? = nil,
-        expertParallel: Int? = nil, dtype: DTypeChoice = .keep, force: Bool = false, sourceLayout: Layout? = nil,
-        overrides: MoEConfig = MoEConfig(), compress: Bool = false, targetVariant: String? = nil
+        expertParallel: Int? = nil, tensorParallel: Int? = nil, pipelineParallel: Int? = nil, dtype: DTypeChoice = .keep,
+        force: Bool = false, sourceLayout: Layout? = nil, overrides: MoEConfig = MoEConfig(), compress: Bool = false,
+        targetVariant: String? = nil
     ) {
+        self.tensorParallel = tensorParallel
+        self.pipelineParallel = pipelineParallel
         self.targetVariant = targetVariant
         self.compress = compress
         self.source = source
@@ -88,7 +94,7 @@ public enum Converter {
             checkpoint, model: model, heads: heads, layout: options.targetLayout, format: format, variant: options.targetVariant)
         let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
         let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
-        var parallelism = checkpoint.parallelism
+        var parallelism = try targetParallelism(options, source: checkpoint.parallelism, format: format)
         parallelism.expertParallel = ep
         var request = WriteRequest(
             layout: options.targetLayout, table: table, stateDict: stateDict, parallelism: parallelism,
@@ -140,6 +146,20 @@ public enum Converter {
         // Keep the source's order: non-MoE tensors first, then each MoE layer's tensors.
         for entry in others + moeEntries { try stateDict.add(entry) }
         return (stateDict, table, unmapped)
+    }
+
+    /// The target's TP and PP: the options, else the source's for a legacy target (the only
+    /// format whose files are split by them), else 1.
+    static func targetParallelism(_ options: ConvertOptions, source: Parallelism, format: ContainerFormat) throws -> Parallelism {
+        let keepsSource = format == .legacy && options.targetLayout == .megatron
+        var out = source
+        out.tensorParallel = options.tensorParallel ?? (keepsSource ? source.tensorParallel : 1)
+        out.pipelineParallel = options.pipelineParallel ?? (keepsSource ? source.pipelineParallel : 1)
+        if !keepsSource, out.tensorParallel > 1 || out.pipelineParallel > 1 {
+            throw ConvertError.unsupportedTarget(
+                layout: options.targetLayout, format: format, reason: "--tp and --pp split only Megatron legacy output (--to megatron --format legacy)")
+        }
+        return out
     }
 
     /// Keys of the target that hold the expert bias.

@@ -5,7 +5,7 @@ import MoECheckpoint
 extension DTypeChoice: ExpressibleByArgument {}
 
 extension MoECkpt {
-    /// `moe-ckpt convert SRC DST --to LAYOUT [--format FORMAT] [--ep N] [--dtype …] [--force]`.
+    /// `moe-ckpt convert SRC DST --to LAYOUT [--format FORMAT] [--ep N] [--tp T] [--pp P] [--dtype …] [--force]`.
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Convert a checkpoint to another layout or format, streaming tensor by tensor.")
@@ -24,6 +24,12 @@ extension MoECkpt {
 
         @Option(help: "Expert-parallel size of the output; the expert count must divide by it.")
         var ep: Int?
+
+        @Option(help: "Tensor-parallel size of Megatron legacy output (GLU linear_fc1 split per half, as Megatron does).")
+        var tp: Int?
+
+        @Option(help: "Pipeline-parallel size of Megatron legacy output (layers split uniformly over the stages).")
+        var pp: Int?
 
         @Option(help: "Cast weights (keep, bf16, fp16, fp32); the expert bias always stays float32.")
         var dtype: DTypeChoice = .keep
@@ -55,6 +61,8 @@ extension MoECkpt {
 
         func validate() throws {
             if let ep, ep < 1 { throw ValidationError("'--ep' must be at least 1") }
+            if let tp, tp < 1 { throw ValidationError("'--tp' must be at least 1") }
+            if let pp, pp < 1 { throw ValidationError("'--pp' must be at least 1") }
             if compress && format != .hdf5 { throw ValidationError("'--compress' needs '--format hdf5'") }
         }
 
@@ -64,6 +72,7 @@ extension MoECkpt {
             let summary = try Converter.run(
                 ConvertOptions(
                     source: source, destination: destination, targetLayout: to, targetFormat: format, expertParallel: ep,
+                    tensorParallel: tp, pipelineParallel: pp,
                     dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides(),
                     compress: compress, targetVariant: variant),
                 progress: progress)

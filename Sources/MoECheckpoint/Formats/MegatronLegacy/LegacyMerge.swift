@@ -7,14 +7,13 @@ struct LegacyMerge {
     let localExperts: Int?
 
     /// One state dict entry with its global key.
+    @dynamicMemberLookup
     struct Item {
-        let key: String
-        /// The tensor, or `nil` for a non-tensor value.
-        let tensor: TensorEntry?
-        let value: PickleValue
+        let entry: LegacyEntry
         /// The layer of a per-expert entry; `nil` for replicated entries.
         let expertLayer: Int?
-        let file: String
+
+        subscript<T>(dynamicMember path: KeyPath<LegacyEntry, T>) -> T { entry[keyPath: path] }
     }
 
     /// Items per rank file, in EP-rank order.
@@ -24,30 +23,21 @@ struct LegacyMerge {
         self.localExperts = localExperts
     }
 
-    /// Adds one rank file's state dict (in its dict order), renumbering its experts globally.
-    mutating func add(_ contents: TorchStateDict, file: String, expertRank: Int) throws {
-        let perLayer = try localExpertCounts(contents.dict, file: file)
+    /// Adds one EP rank's entries (its pipeline stages one after another, tensor-parallel shards
+    /// already merged, layers already global), renumbering its experts globally.
+    mutating func add(_ entries: [LegacyEntry], expertRank: Int) throws {
+        let perLayer = try localExpertCounts(entries)
         var items: [Item] = []
-        var tensorIndex = 0
-        for (key, value) in contents.dict.items {
-            guard let name = key.stringValue else { continue }
-            var tensor: TensorEntry?
-            if value.tensorValue != nil {
-                tensor = contents.tensors[tensorIndex]
-                tensorIndex += 1
-            }
-            guard let match = MegatronExpertKeys.match(name) else {
-                items.append(Item(key: name, tensor: tensor, value: value, expertLayer: nil, file: file))
+        for entry in entries {
+            guard let match = MegatronExpertKeys.match(entry.key) else {
+                items.append(Item(entry: entry, expertLayer: nil))
                 continue
             }
             let local = perLayer[match.layer ?? -1] ?? 1
             guard match.expert < local else {
-                throw MegatronLegacyError.localExpertOutOfRange(file: file, key: name, expert: match.expert, localExperts: local)
+                throw MegatronLegacyError.localExpertOutOfRange(file: entry.file, key: entry.key, expert: match.expert, localExperts: local)
             }
-            let global = match.key(expert: expertRank * local + match.expert)
-            items.append(Item(
-                key: global, tensor: tensor.map { TensorEntry(key: global, source: $0.source, file: $0.file) }, value: value,
-                expertLayer: match.layer ?? -1, file: file))
+            items.append(Item(entry: entry.renamed(match.key(expert: expertRank * local + match.expert)), expertLayer: match.layer ?? -1))
         }
         ranks.append(items)
     }
@@ -104,17 +94,19 @@ struct LegacyMerge {
 
     /// Local experts per layer in one file: `num_experts / EP` from args (checked against the
     /// file), or counted from the file's keys when args do not say.
-    private func localExpertCounts(_ dict: PickleDict, file: String) throws -> [Int: Int] {
+    private func localExpertCounts(_ entries: [LegacyEntry]) throws -> [Int: Int] {
         var maxExpert: [Int: Int] = [:]
-        for (key, _) in dict.items {
-            guard let name = key.stringValue, let match = MegatronExpertKeys.match(name) else { continue }
+        var files: [Int: String] = [:]
+        for entry in entries {
+            guard let match = MegatronExpertKeys.match(entry.key) else { continue }
             maxExpert[match.layer ?? -1] = max(maxExpert[match.layer ?? -1] ?? 0, match.expert)
+            files[match.layer ?? -1] = entry.file
         }
         var counts: [Int: Int] = [:]
         for (layer, highest) in maxExpert {
             if let localExperts {
                 guard highest + 1 == localExperts else {
-                    throw MegatronLegacyError.localExpertCount(file: file, layer: layer, expected: localExperts, found: highest + 1)
+                    throw MegatronLegacyError.localExpertCount(file: files[layer] ?? "", layer: layer, expected: localExperts, found: highest + 1)
                 }
                 counts[layer] = localExperts
             } else {

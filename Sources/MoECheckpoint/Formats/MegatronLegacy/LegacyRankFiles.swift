@@ -148,7 +148,8 @@ public struct LegacyRankFiles: Sendable {
     /// Assigns pipeline and expert ranks from the folder suffixes, using the parallel sizes from
     /// `args` (one suffix is ambiguous: PP rank when PP > 1, else EP rank), and checks that every
     /// rank file the sizes require exists.
-    public mutating func assignRanks(pipelineParallel: Int, expertParallel: Int, checkComplete: Bool) throws {
+    mutating func assignRanks(_ sizes: LegacyParallelSizes, checkComplete: Bool) throws {
+        let pipelineParallel = sizes.pipeline, expertParallel = sizes.expert
         for (index, suffix) in suffixes.enumerated() {
             let name = files[index].folder
             let expectedCount = 1 + (pipelineParallel > 1 ? 1 : 0) + (expertParallel > 1 ? 1 : 0)
@@ -160,24 +161,31 @@ public struct LegacyRankFiles: Sendable {
             var rest = suffix.dropFirst()
             if pipelineParallel > 1 { files[index].pipelineRank = rest.removeFirst() }
             if expertParallel > 1 { files[index].expertRank = rest.removeFirst() }
-            guard files[index].pipelineRank < pipelineParallel, files[index].expertRank < expertParallel else {
+            guard files[index].tensorRank < sizes.tensor, files[index].pipelineRank < pipelineParallel, files[index].expertRank < expertParallel else {
                 throw MegatronLegacyError.invalidRankFolder(
-                    folder: iterationFolder, name: name, expected: "ranks below pipeline parallel \(pipelineParallel) and expert parallel \(expertParallel)")
+                    folder: iterationFolder, name: name,
+                    expected: "ranks below tensor parallel \(sizes.tensor), pipeline parallel \(pipelineParallel) and expert parallel \(expertParallel)")
             }
         }
         guard checkComplete else { return }
-        let tensorRanks = Set(files.map(\.tensorRank))
-        for tp in tensorRanks.sorted() {
+        for tp in 0..<sizes.tensor {
             for pp in 0..<pipelineParallel {
                 for ep in 0..<expertParallel where !files.contains(where: { $0.tensorRank == tp && $0.pipelineRank == pp && $0.expertRank == ep }) {
-                    var name = String(format: "mp_rank_%02d", tp)
-                    if pipelineParallel > 1 { name += String(format: "_%03d", pp) }
-                    if expertParallel > 1 { name += String(format: "_%03d", ep) }
                     throw MegatronLegacyError.missingRankFile(
-                        folder: iterationFolder, name: name, reason: "expert parallel \(expertParallel) needs EP rank \(ep)")
+                        folder: iterationFolder, name: Self.folderName(tensorRank: tp, pipelineRank: pp, expertRank: ep, sizes: sizes),
+                        reason: "tensor parallel \(sizes.tensor), pipeline parallel \(pipelineParallel) and expert parallel \(expertParallel) need it")
                 }
             }
         }
+    }
+
+    /// `mp_rank_{tp:02d}[_{pp:03d}][_{ep:03d}]`, the suffixes present only when their size is
+    /// above 1 (`checkpointing.py : get_checkpoint_name`).
+    static func folderName(tensorRank: Int, pipelineRank: Int, expertRank: Int, sizes: LegacyParallelSizes) -> String {
+        var name = rankPrefix + String(format: "%02d", tensorRank)
+        if sizes.pipeline > 1 { name += String(format: "_%03d", pipelineRank) }
+        if sizes.expert > 1 { name += String(format: "_%03d", expertRank) }
+        return name
     }
 
     /// Largest suffix count seen (used when `args` does not give the sizes).

@@ -11,8 +11,16 @@ public enum MegatronLegacyError: Error, Equatable, Sendable {
     case invalidRankFolder(folder: String, name: String, expected: String)
     /// A rank file that must exist for the parallel sizes is absent.
     case missingRankFile(folder: String, name: String, reason: String)
-    /// Tensor or pipeline parallel files, which this build does not merge.
-    case unsupportedParallelism(path: String, tensorParallel: Int, pipelineParallel: Int)
+    /// A parallel layout this build does not merge: expert tensor parallel ≠ tensor parallel,
+    /// virtual pipeline stages, or tensor parallel files without `args` to say how to split.
+    case unsupportedParallelism(path: String, reason: String)
+    /// A tensor whose tensor-parallel split is not known (a Megatron parameter type this build
+    /// does not list), so its shards cannot be merged safely.
+    case unknownTensorParallelSplit(file: String, key: String)
+    /// The tensor-parallel shards of one tensor disagree (key set, shape or dtype).
+    case shardMismatch(file: String, key: String, expected: String, found: String, otherFile: String)
+    /// The pipeline stages hold a different number of layers than `args.num_layers`.
+    case pipelineLayerCount(folder: String, expected: Int, found: [Int])
     /// A replicated tensor (router, bias, shared expert, norm, ...) differs between rank files.
     case replicaMismatch(file: String, key: String, expected: String, found: String, otherFile: String)
     /// A rank file holds a different number of local experts than `num_experts / EP`.
@@ -36,8 +44,14 @@ extension MegatronLegacyError: CustomStringConvertible {
             return "\(folder): rank folder '\(name)': expected \(expected)"
         case .missingRankFile(let folder, let name, let reason):
             return "\(folder): missing rank file \(name)/model_optim_rng.pt (\(reason))"
-        case .unsupportedParallelism(let path, let tp, let pp):
-            return "\(path): legacy checkpoints with tensor parallel \(tp) / pipeline parallel \(pp) are not supported yet (only TP=1, PP=1; any EP)"
+        case .unsupportedParallelism(let path, let reason):
+            return "\(path): unsupported parallel layout: \(reason)"
+        case .unknownTensorParallelSplit(let file, let key):
+            return "\(file): tensor '\(key)': expected a Megatron parameter whose tensor-parallel split is known (linear_qkv, linear_proj, linear_fc1/fc2, embeddings, output layer, norms, router), found none"
+        case .shardMismatch(let file, let key, let expected, let found, let otherFile):
+            return "\(file): tensor-parallel shard of '\(key)': expected \(expected) as in \(otherFile), found \(found)"
+        case .pipelineLayerCount(let folder, let expected, let found):
+            return "\(folder): expected \(expected) layers (args num_layers) over the pipeline stages, found \(found.map(String.init).joined(separator: " + ")) = \(found.reduce(0, +))"
         case .replicaMismatch(let file, let key, let expected, let found, let otherFile):
             return "\(file): replicated tensor '\(key)': expected \(expected) as in \(otherFile), found \(found)"
         case .localExpertCount(let file, let layer, let expected, let found):

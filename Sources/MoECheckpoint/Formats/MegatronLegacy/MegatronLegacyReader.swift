@@ -3,11 +3,13 @@ import Foundation
 /// Megatron legacy checkpoints: a save root, an `iter_NNNNNNN/` folder, a rank folder or one
 /// `model_optim_rng.pt` (`cli.md`, `layouts-megatron.md` §4.1).
 ///
-/// Every rank file's `model` state dict is merged into one logical model: expert keys are
-/// renumbered from local to global (`global = ep_rank · E/EP + local`), replicated tensors
-/// (router, expert bias, shared experts, norms, attention) are checked equal-shaped and taken
-/// once, and non-tensor values (`_extra_state`) are kept. The MoE settings come from `args`.
-/// Only pickles and zip directories are read; no tensor bytes.
+/// Every rank file's `model` state dict is merged into one logical model, in three steps: the
+/// tensor-parallel shards of each (PP, EP) rank are joined per parameter (`LegacyShardMerge`,
+/// lazily), each pipeline stage's local layer numbers become global (`LegacyPipelineStages`), and
+/// expert keys are renumbered from local to global (`global = ep_rank · E/EP + local`) while
+/// replicated tensors (router, expert bias, shared experts, norms, attention) are checked
+/// equal-shaped and taken once (`LegacyMerge`). Non-tensor values (`_extra_state`) are kept. The
+/// sizes and MoE settings come from `args`. Only pickles and zip directories are read; no tensor bytes.
 public enum MegatronLegacyReader: CheckpointReader {
     public static let format = ContainerFormat.legacy
 
@@ -24,39 +26,72 @@ public enum MegatronLegacyReader: CheckpointReader {
         let first = try TorchSaveFile(path: layout.files[0].path)
         let firstRoot = try rootDict(first)
         let args = try firstRoot["args"].flatMap { try PickleJSON.fields(of: $0) }
-        let tensorParallel = args?["tensor_model_parallel_size"]?.intValue ?? 1
-        let pipelineParallel = args?["pipeline_model_parallel_size"]?.intValue ?? (layout.suffixCount == 3 ? 2 : 1)
-        let expertParallel = args?["expert_model_parallel_size"]?.intValue ?? max(layout.lastSuffixValues.count, 1)
-        guard tensorParallel == 1, pipelineParallel == 1, layout.files.allSatisfy({ $0.tensorRank == 0 }) else {
-            throw MegatronLegacyError.unsupportedParallelism(path: probe.path, tensorParallel: tensorParallel, pipelineParallel: pipelineParallel)
+        let sizes = try LegacyParallelSizes(args: args, files: layout, path: probe.path)
+        if layout.isSingleFile, sizes.tensor > 1 || sizes.pipeline > 1 {
+            throw MegatronLegacyError.unsupportedParallelism(
+                path: probe.path,
+                reason: "one rank file of a tensor parallel \(sizes.tensor) / pipeline parallel \(sizes.pipeline) checkpoint holds only part of the model; give the iteration folder")
         }
-        try layout.assignRanks(pipelineParallel: pipelineParallel, expertParallel: expertParallel, checkComplete: !layout.isSingleFile)
+        try layout.assignRanks(sizes, checkComplete: !layout.isSingleFile)
         let numExperts = args?["num_experts"]?.intValue
-        var merge = LegacyMerge(localExperts: numExperts.map { $0 / max(expertParallel, 1) })
-        var optimizerFiles = 0
-        var rngFiles = 0
-        for rankFile in layout.files.sorted(by: { $0.expertRank < $1.expertRank }) {
-            let file = rankFile.path == first.archive.file.path ? first : try TorchSaveFile(path: rankFile.path)
-            let root = try rootDict(file)
-            guard let model = root["model"]?.dictValue else {
-                throw MegatronLegacyError.missingModel(file: rankFile.path, found: root["model"]?.kindName ?? "no 'model' key")
+        var merge = LegacyMerge(localExperts: numExperts.map { $0 / max(sizes.expert, 1) })
+        let (stages, trainingState) = try readStages(layout, sizes: sizes, first: first)
+        let pipeline = try pipelineStages(stages.first ?? [], args: args, folder: layout.iterationFolder)
+        for (ep, epStages) in stages.enumerated() where !epStages.allSatisfy(\.isEmpty) {
+            let entries = epStages.enumerated().flatMap { pp, entries in
+                entries.map { entry in
+                    LegacyPipelineStages.layer(of: entry.key).map { entry.renamed(LegacyPipelineStages.key(entry.key, layer: pipeline.offset(of: pp) + $0.index)) } ?? entry
+                }
             }
-            try merge.add(try file.stateDict(model, path: "model"), file: rankFile.path, expertRank: rankFile.expertRank)
-            if root["optimizer"] != nil { optimizerFiles += 1 }
-            if root["rng_state"] != nil { rngFiles += 1 }
+            try merge.add(entries, expertRank: ep)
         }
         let (tensors, objects) = try merge.merged()
         var checkpoint = Checkpoint(
             path: probe.path, format: .legacy, stateDict: try StateDict(tensors), files: layout.files.map(\.path), layoutHint: .megatron)
-        checkpoint.parallelism = Parallelism(expertParallel: expertParallel, tensorParallel: tensorParallel, pipelineParallel: pipelineParallel)
+        checkpoint.parallelism = Parallelism(expertParallel: sizes.expert, tensorParallel: sizes.tensor, pipelineParallel: sizes.pipeline)
         if let args { checkpoint.configSources.append(.megatronArgs(file: layout.files[0].path, fields: args)) }
         checkpoint.pickledObjects.stateDict = objects
         for (key, value) in firstRoot.items {
             guard let name = key.stringValue, name != "model", !trainingStateKeys.contains(name) else { continue }
             checkpoint.pickledObjects.topLevel.append((name, value))
         }
-        checkpoint.notes += notes(layout: layout, expertParallel: expertParallel, optimizerFiles: optimizerFiles, rngFiles: rngFiles)
+        checkpoint.notes += notes(layout: layout, expertParallel: sizes.expert, optimizerFiles: trainingState.optimizer, rngFiles: trainingState.rng)
         return checkpoint
+    }
+
+    /// `stages[ep][pp]`: each stage's entries with its tensor-parallel shards merged and its layers
+    /// still local; and how many rank files carry optimizer and RNG state.
+    static func readStages(
+        _ layout: LegacyRankFiles, sizes: LegacyParallelSizes, first: TorchSaveFile
+    ) throws -> (stages: [[[LegacyEntry]]], trainingState: (optimizer: Int, rng: Int)) {
+        var stages = Array(repeating: Array(repeating: [LegacyEntry](), count: sizes.pipeline), count: sizes.expert)
+        var optimizer = 0, rng = 0
+        for ep in 0..<sizes.expert {
+            for pp in 0..<sizes.pipeline {
+                var shards: [[LegacyEntry]] = []
+                for rankFile in layout.files.filter({ $0.expertRank == ep && $0.pipelineRank == pp }).sorted(by: { $0.tensorRank < $1.tensorRank }) {
+                    let file = rankFile.path == first.archive.file.path ? first : try TorchSaveFile(path: rankFile.path)
+                    let root = try rootDict(file)
+                    guard let model = root["model"]?.dictValue else {
+                        throw MegatronLegacyError.missingModel(file: rankFile.path, found: root["model"]?.kindName ?? "no 'model' key")
+                    }
+                    shards.append(LegacyEntry.entries(of: try file.stateDict(model, path: "model"), file: rankFile.path))
+                    if root["optimizer"] != nil { optimizer += 1 }
+                    if root["rng_state"] != nil { rng += 1 }
+                }
+                stages[ep][pp] = try LegacyShardMerge.merge(shards, glu: sizes.glu)
+            }
+        }
+        return (stages, (optimizer, rng))
+    }
+
+    /// The layers each pipeline stage holds, counted from its keys, checked against `num_layers`.
+    static func pipelineStages(_ stages: [[LegacyEntry]], args: JSONObject?, folder: String) throws -> LegacyPipelineStages {
+        let counts = stages.map { LegacyPipelineStages.layerCount($0.map(\.key)) }
+        if counts.count > 1, let layers = args?["num_layers"]?.intValue, counts.reduce(0, +) != layers {
+            throw MegatronLegacyError.pipelineLayerCount(folder: folder, expected: layers, found: counts)
+        }
+        return LegacyPipelineStages(counts: counts)
     }
 
     /// The root dict of a rank file.

@@ -49,21 +49,45 @@ public enum MegatronNamespace {
         return updates
     }
 
-    /// The `args` to write: the source's with `expert_model_parallel_size`, `ckpt_format` and any
-    /// changed routing fields updated, or a new Namespace when the source had none.
+    /// Fields that describe an uneven or virtual pipeline split; a carried Namespace gets `None` in
+    /// those it has, and `decoder_last_pipeline_num_layers` when the writer's split is uneven.
+    static let pipelineSplitFields = [
+        "decoder_first_pipeline_num_layers", "decoder_last_pipeline_num_layers",
+        "num_layers_per_virtual_pipeline_stage", "virtual_pipeline_model_parallel_size", "pipeline_model_parallel_layout",
+    ]
+
+    /// The `args` to write: the source's with the parallel sizes (expert tensor parallel = tensor
+    /// parallel, as Megatron-LM defaults it), `ckpt_format` and any changed routing fields updated,
+    /// or a new Namespace when the source had none.
     public static func forWriting(
-        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, expertParallel: Int, paramsDType: DType?,
-        heads: AttentionHeads? = nil
+        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, parallelism: Parallelism, lastStageLayers: Int? = nil,
+        layers: Int? = nil, paramsDType: DType?, heads: AttentionHeads? = nil
     ) throws -> PickleValue {
-        let parallel: [(String, PickleValue)] = [
-            ("expert_model_parallel_size", .integer(expertParallel)), ("ckpt_format", .string("torch")),
+        var parallel: [(String, PickleValue)] = [
+            ("tensor_model_parallel_size", .integer(parallelism.tensorParallel)),
+            ("pipeline_model_parallel_size", .integer(parallelism.pipelineParallel)),
+            ("transformer_pipeline_model_parallel_size", .integer(parallelism.pipelineParallel)),
+            ("expert_model_parallel_size", .integer(parallelism.expertParallel)),
+            ("expert_tensor_parallel_size", .integer(parallelism.tensorParallel)),
+            ("ckpt_format", .string("torch")),
         ]
-        if let source, fields(of: source) != nil {
+        if let source, let existing = fields(of: source) {
+            for key in pipelineSplitFields where existing[key] != nil { parallel.append((key, .none)) }
+            // Megatron-LM sets it from the pipeline size in `validate_args`; older Namespaces lack it.
+            if existing["transformer_pipeline_model_parallel_size"] == nil { parallel.removeAll { $0.0 == "transformer_pipeline_model_parallel_size" } }
+            // `None` already means "the tensor-parallel size", whichever is written.
+            if existing["expert_tensor_parallel_size"] == PickleValue.none { parallel.removeAll { $0.0 == "expert_tensor_parallel_size" } }
+            if let lastStageLayers { parallel.append(("decoder_last_pipeline_num_layers", .integer(lastStageLayers))) }
             let json = try PickleJSON.fields(of: source) ?? JSONObject()
             let updates = parallel + routingUpdates(for: moe, existing: MegatronArgs(fields: json))
             if let updated = updating(source, with: updates) { return updated }
         }
-        let built = build(moe: moe, layout: layout, expertParallel: expertParallel, paramsDType: paramsDType)
+        let built = build(moe: moe, layout: layout, paramsDType: paramsDType)
+        // Megatron-LM's loader compares `num_layers` with the run's (`check_checkpoint_args`); the
+        // MoE layers alone undercount it.
+        if let layers { built.set("num_layers", .integer(layers)) }
+        for (key, value) in parallel { built.set(key, value) }
+        if let lastStageLayers { built.set("decoder_last_pipeline_num_layers", .integer(lastStageLayers)) }
         if let heads {
             // Megatron splits `linear_qkv` by these; a reader of this checkpoint needs them too.
             built.set("num_attention_heads", .integer(heads.heads))
@@ -74,17 +98,14 @@ public enum MegatronNamespace {
         return make(built)
     }
 
-    /// A Namespace from scratch: parallel sizes, model dims from the tensors, routing from `moe`.
-    static func build(moe: MoEConfig, layout: ResolvedLayout?, expertParallel: Int, paramsDType: DType?) -> PickleDict {
+    /// A Namespace from scratch: model dims from the tensors, routing from `moe` (the caller sets
+    /// the parallel sizes).
+    static func build(moe: MoEConfig, layout: ResolvedLayout?, paramsDType: DType?) -> PickleDict {
         let fields = PickleDict()
         let first = layout?.layers.first?.dims
         let dtype = paramsDType ?? .float32
         let none = PickleValue.none
         let entries: [(String, PickleValue)] = [
-            ("tensor_model_parallel_size", .integer(1)),
-            ("pipeline_model_parallel_size", .integer(1)),
-            ("expert_model_parallel_size", .integer(expertParallel)),
-            ("expert_tensor_parallel_size", .integer(1)),
             ("num_layers", (layout?.layers.map(\.layer).max()).map { .integer($0 + 1) } ?? none),
             ("hidden_size", first.map { .integer($0.hiddenSize) } ?? none),
             ("num_experts", first.map { .integer($0.numExperts) } ?? none),
@@ -106,7 +127,6 @@ public enum MegatronNamespace {
             ("params_dtype", .global(module: "torch", name: dtype.rawValue)),
             ("bf16", .bool(dtype == .bfloat16)),
             ("fp16", .bool(dtype == .float16)),
-            ("ckpt_format", .string("torch")),
         ]
         for (key, value) in entries { fields.set(key, value) }
         return fields
