@@ -23,7 +23,7 @@ public enum MegatronLegacyReader: CheckpointReader {
         var layout = try LegacyRankFiles(path: probe.path)
         let first = try TorchSaveFile(path: layout.files[0].path)
         let firstRoot = try rootDict(first)
-        let args = try firstRoot["args"].flatMap { try PickleJSON.fields(of: $0) }
+        let args = try firstRoot["args"].flatMap { try PickleJSON.fields(of: $0, source: first.label) }
         let tensorParallel = args?["tensor_model_parallel_size"]?.intValue ?? 1
         let pipelineParallel = args?["pipeline_model_parallel_size"]?.intValue ?? (layout.suffixCount == 3 ? 2 : 1)
         let expertParallel = args?["expert_model_parallel_size"]?.intValue ?? max(layout.lastSuffixValues.count, 1)
