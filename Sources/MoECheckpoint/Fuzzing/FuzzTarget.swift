@@ -5,8 +5,8 @@ import Foundation
 /// thrown error. Used by the libFuzzer executable (`Sources/FuzzParsers`) and by the
 /// deterministic mutation tests that CI runs.
 ///
-/// Every target parses from memory (`MappedFile(copying:)`, libhdf5's core driver) except
-/// `safetensors-index`, whose reader takes a path.
+/// Every target parses from memory (`MappedFile(copying:)`, libhdf5's core driver): a scratch
+/// file per input costs more than most parses.
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case safetensorsHeader = "safetensors"
     case json
@@ -54,9 +54,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 _ = try? DCPMetadataDecoder(file: "fuzz").decode(root)
             }
         case .safetensorsIndex:
-            if let path = try? Self.scratchFile(bytes) {
-                _ = try? SafetensorsIndex(path: path)
-            }
+            _ = try? SafetensorsIndex(parsing: MappedFile(copying: bytes, path: "fuzz.index.json"), path: "fuzz.index.json")
         case .zip: Self.zip(bytes)
         case .pickle: Self.pickle(bytes)
         case .torchSave: Self.torchSave(bytes)
@@ -117,12 +115,5 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 _ = try? entry.source.withBytes { $0.count }
             }
         }
-    }
-
-    /// Parsers that read paths get their bytes through one reused scratch file.
-    static func scratchFile(_ bytes: UnsafeRawBufferPointer) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("moe-ckpt-fuzz-\(getpid()).bin").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
     }
 }
