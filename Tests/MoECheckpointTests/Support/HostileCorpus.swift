@@ -129,29 +129,16 @@ enum HostileCorpus {
         let offset = classic[16..<20].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         var out = Array(archive[..<end])
         let recordOffset = UInt64(out.count)
-        out.appendLE(UInt32(0x0606_4B50))
-        out.appendLE(UInt64(44))
-        out.appendLE(UInt16(45))
-        out.appendLE(UInt16(45))
-        out.appendLE(UInt32(0))
-        out.appendLE(UInt32(0))
-        out.appendLE(entryCount ?? count)
-        out.appendLE(entryCount ?? count)
-        out.appendLE(size)
-        out.appendLE(directoryOffset ?? offset)
-        out.appendLE(UInt32(0x0706_4B50))
-        out.appendLE(UInt32(0))
-        out.appendLE(recordOffset)
-        out.appendLE(UInt32(1))
-        out.appendLE(UInt32(0x0605_4B50))
-        out.appendLE(UInt16(0))
-        out.appendLE(UInt16(0))
-        out.appendLE(UInt16(0xFFFF))
-        out.appendLE(UInt16(0xFFFF))
-        out.appendLE(UInt32(0xFFFF_FFFF))
-        out.appendLE(UInt32(0xFFFF_FFFF))
-        out.appendLE(UInt16(0))
+        let entries = entryCount ?? count
+        out += littleEndian([(0x0606_4B50, 4), (44, 8), (45, 2), (45, 2), (0, 4), (0, 4), (entries, 8), (entries, 8), (size, 8), (directoryOffset ?? offset, 8)])
+        out += littleEndian([(0x0706_4B50, 4), (0, 4), (recordOffset, 8), (1, 4)])
+        out += littleEndian([(0x0605_4B50, 4), (0, 2), (0, 2), (0xFFFF, 2), (0xFFFF, 2), (0xFFFF_FFFF, 4), (0xFFFF_FFFF, 4), (0, 2)])
         return out
+    }
+
+    /// Record fields as (value, byte width), little-endian.
+    static func littleEndian(_ fields: [(UInt64, Int)]) -> [UInt8] {
+        fields.flatMap { value, width in (0..<width).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
     }
 
     // MARK: - pickle
