@@ -39,6 +39,11 @@ struct MoECkpt: ParsableCommand {
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch {
+            // `--help` of a subcommand reaches here: ArgumentParser's help command throws it.
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
             Diagnostics.fail(error)
         }
     }

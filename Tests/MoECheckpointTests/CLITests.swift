@@ -47,6 +47,16 @@ struct CLITests {
         #expect(try TestSupport.run(["frobnicate"]).status == 2)
     }
 
+    @Test("--help prints usage on stdout and exits 0, for the root and for subcommands")
+    func help() throws {
+        for arguments in [["--help"], ["convert", "--help"], ["inspect", "--help"]] {
+            let run = try TestSupport.run(arguments)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+            #expect(run.stdout.contains("USAGE"), "\(arguments): \(run.stdout)")
+            #expect(run.stderr.isEmpty, "\(arguments): \(run.stderr)")
+        }
+    }
+
     @Test("inspect --json on a NeMo HF export gives the cli.md fields")
     func inspectJSON() throws {
         guard let fixture = FixtureInspectTests.available.first(where: { $0.layout == .hf && $0.name == "sigmoid_bias_top2_scale1" }) else { return }

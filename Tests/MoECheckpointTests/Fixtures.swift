@@ -38,11 +38,16 @@ enum Fixtures {
         }
     }
 
-    /// Every `.pt` file under the fixture roots.
+    /// The hostile corpus (`Tests/Fixtures/hostile/`): every file in it is refused, so walks
+    /// over the valid fixtures skip it.
+    static let hostileFolder = "hostile"
+
+    /// Every `.pt` file under the fixture roots, the hostile corpus left out.
     static var ptFiles: [URL] {
         roots.flatMap { root -> [URL] in
             guard let walker = FileManager.default.enumerator(atPath: root.path) else { return [] }
-            return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".pt") }.sorted().map { root.appendingPathComponent($0) }
+            return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".pt") && !$0.hasPrefix(hostileFolder + "/") }
+                .sorted().map { root.appendingPathComponent($0) }
         }
     }
 }

@@ -44,7 +44,8 @@ enum HDF5Fixtures {
         for root in roots {
             guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
             while let relative = walker.nextObject() as? String {
-                if (relative as NSString).lastPathComponent.hasPrefix(".") && !relative.contains(".hf_metadata") {
+                let hidden = (relative as NSString).lastPathComponent.hasPrefix(".") && !relative.contains(".hf_metadata")
+                if hidden || relative == Fixtures.hostileFolder {
                     walker.skipDescendants()
                     continue
                 }

@@ -107,6 +107,37 @@ struct PickleBytes {
 
     mutating func stop() { op(0x2E) }
 
+    /// An int as BININT, or LONG1 when it needs more than 32 bits.
+    mutating func int(_ value: Int64) {
+        if let small = Int32(exactly: value) {
+            op(0x4A, withUnsafeBytes(of: small.littleEndian) { Array($0) })
+        } else {
+            op(0x8A, [8] + withUnsafeBytes(of: value.littleEndian) { Array($0) })
+        }
+    }
+
+    /// `torch._utils._rebuild_tensor_v2(FloatStorage 'key' of numel elements, 0, size, stride,
+    /// False, OrderedDict())`, as torch.save writes a tensor.
+    mutating func rebuildTensor(storage key: String, numel: UInt8, size: [Int64], stride: [Int64]) {
+        global("torch._utils", "_rebuild_tensor_v2")
+        op(0x28)
+        op(0x28)
+        string("storage")
+        global("torch", "FloatStorage")
+        string(key)
+        string("cpu")
+        op(0x4B, [numel])
+        op(0x74)
+        op(0x51)
+        op(0x4B, [0])
+        op(0x28); for s in size { int(s) }; op(0x74)
+        op(0x28); for s in stride { int(s) }; op(0x74)
+        op(0x89)
+        global("collections", "OrderedDict"); op(0x29); op(0x52)
+        op(0x74)
+        op(0x52)
+    }
+
     /// A complete pickle: PROTO 2, `body`, STOP.
     static func make(_ body: (inout PickleBytes) -> Void) -> [UInt8] {
         var p = PickleBytes()

@@ -7,18 +7,40 @@ import Testing
 /// smoke run. Long coverage-guided runs are `scripts/fuzz/run.sh` (libFuzzer + ASan).
 @Suite("mutation fuzzing smoke run")
 struct MutationFuzzTests {
-    /// Seed inputs per target, from the committed fixtures.
+    /// Seed inputs per target, from the committed fixtures (as `scripts/fuzz/seed.sh` picks them)
+    /// and the harness's own synthesized seeds.
     static func seeds(for target: FuzzTarget) -> [[UInt8]] {
         let root = TestSupport.projectFixtures
         let files = (FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? []).sorted()
-        let wanted: (String) -> Bool
-        switch target {
-        case .safetensorsHeader: wanted = { $0.hasSuffix(".safetensors") }
-        case .dcpMetadata: wanted = { $0.hasSuffix("/.metadata") }
-        default: wanted = { $0.hasSuffix(".json") }
+        func read(_ wanted: (String) -> Bool) -> [[UInt8]] {
+            files.filter(wanted).prefix(12).compactMap { try? Array(Data(contentsOf: root.appendingPathComponent($0))) }
         }
-        return files.filter(wanted).prefix(12).compactMap { try? Array(Data(contentsOf: root.appendingPathComponent($0))) }
-            .map { Array($0.prefix(64 * 1024)) }
+        let smallArchives = { (name: String) in name.hasSuffix(".pt") && !name.contains("/legacy") }
+        var seeds: [[UInt8]]
+        switch target {
+        case .safetensorsHeader: seeds = read { $0.hasSuffix(".safetensors") }
+        case .dcpMetadata: seeds = read { $0.hasSuffix("/.metadata") }
+        case .zip, .torchSave: seeds = read(smallArchives)
+        case .pickle: seeds = read(smallArchives).compactMap(dataPickle) + read { $0.hasSuffix("/.metadata") }
+        case .megatronArgs: seeds = read { $0.hasSuffix("common.pt") }.compactMap(dataPickle)
+        case .olmoConfig:
+            let folder = TestSupport.repoRoot.appendingPathComponent("scripts/fuzz/seeds/olmo-config")
+            seeds = ((try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
+                .sorted { $0.path < $1.path }.compactMap { try? Array(Data(contentsOf: $0)) }
+        case .hdf5: seeds = []
+        default: seeds = read { $0.hasSuffix(".json") }
+        }
+        seeds += FuzzSeeds.synthesized(for: target).map(\.bytes)
+        // Archives and HDF5 files are kept whole: cutting them would only test the end-record search.
+        return [.zip, .torchSave, .hdf5].contains(target) ? seeds : seeds.map { Array($0.prefix(64 * 1024)) }
+    }
+
+    /// `data.pkl` of a torch.save archive.
+    static func dataPickle(_ archive: [UInt8]) -> [UInt8]? {
+        archive.withUnsafeBytes { bytes in
+            guard let zip = try? ZipArchive(file: MappedFile(copying: bytes, path: "seed.pt")) else { return nil }
+            return try? zip.readRecord(zip.requireEntry("data.pkl"), limit: 1 << 24)
+        }
     }
 
     /// Flips, overwrites, truncates and inserts bytes, with header-length and digit-aware mutations.
@@ -49,11 +71,16 @@ struct MutationFuzzTests {
         return bytes
     }
 
+    @Test("every target has seeds", arguments: FuzzTarget.allCases)
+    func seeded(target: FuzzTarget) {
+        #expect(!Self.seeds(for: target).isEmpty, "\(target.rawValue) has no seed")
+    }
+
     @Test("every fuzz target survives seeded mutations of the fixtures", arguments: FuzzTarget.allCases)
     func smoke(target: FuzzTarget) {
         var generator = SeededGenerator(seed: 1234)
         let seeds = Self.seeds(for: target)
-        let iterations = target == .safetensorsIndex ? 100 : 600
+        let iterations = target == .hdf5 ? 100 : 600
         for i in 0..<iterations {
             guard let seed = seeds.isEmpty ? [] : seeds[i % seeds.count] as [UInt8]? else { continue }
             var input = seed

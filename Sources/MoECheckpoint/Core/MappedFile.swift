@@ -16,8 +16,10 @@ public final class MappedFile: @unchecked Sendable {
     public let size: Int
     private let base: UnsafeRawPointer?
     /// Kept open so unchanged tensors can be copied in the kernel (`copy_file_range`) without
-    /// ever mapping their pages into this process.
+    /// ever mapping their pages into this process; -1 for an in-memory copy.
     let descriptor: Int32
+    /// Whether `base` is a heap copy (`init(copying:path:)`) rather than a mapping.
+    private let isHeapCopy: Bool
 
     /// Maps `path` read-only. Empty files are valid and map to an empty buffer.
     public init(path: String) throws {
@@ -40,6 +42,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         size = Int(info.st_size)
         descriptor = fd
+        isHeapCopy = false
         if size == 0 {
             base = nil
             return
@@ -53,7 +56,27 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(pointer)
     }
 
+    /// A copy of `bytes` that behaves as a file named `path`: the fuzz targets and hostile-input
+    /// tests run the same readers on memory, with no file system call per input.
+    public init(copying bytes: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        size = bytes.count
+        descriptor = -1
+        isHeapCopy = true
+        guard let source = bytes.baseAddress, bytes.count > 0 else {
+            base = nil
+            return
+        }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+        copy.copyMemory(from: source, byteCount: bytes.count)
+        base = UnsafeRawPointer(copy)
+    }
+
     deinit {
+        if isHeapCopy {
+            base.map { UnsafeMutableRawPointer(mutating: $0).deallocate() }
+            return
+        }
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
         close(descriptor)
     }
@@ -73,7 +96,7 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Hints that `range` will be read sequentially soon.
     public func adviseSequential(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+        guard let base, !isHeapCopy, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = range.lowerBound / page * page
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_SEQUENTIAL)
@@ -81,7 +104,7 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Starts reading `range` in the background (`MADV_WILLNEED`).
     public func prefetch(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+        guard let base, !isHeapCopy, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = range.lowerBound / page * page
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_WILLNEED)
@@ -90,7 +113,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Tells the kernel that `range` is no longer needed, so resident memory stays bounded
     /// while a conversion streams through a large file.
     public func release(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+        guard let base, !isHeapCopy, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = range.lowerBound / page * page
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_DONTNEED)

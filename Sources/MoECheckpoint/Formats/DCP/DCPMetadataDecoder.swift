@@ -97,7 +97,7 @@ struct DCPMetadataDecoder {
         guard let size = state["size"]?.intTuple, size.count <= TensorShape.maxRank, size.allSatisfy({ $0 >= 0 }),
             TensorShape.elementCount(size) != nil
         else {
-            throw DCPError.invalidMetadata(file: file, path: fqn + ".size", expected: "a torch.Size of non-negative ints", found: state["size"]?.kindName ?? "nothing")
+            throw DCPError.invalidMetadata(file: file, path: fqn + ".size", expected: "a torch.Size of non-negative ints", found: state["size"].map { $0.intTuple.map(TensorShape.describe) ?? $0.kindName } ?? "nothing")
         }
         let (dtype, requiresGrad) = try properties(state["properties"], fqn: fqn)
         guard TensorShape.byteCount(size, dtype: dtype) != nil else {

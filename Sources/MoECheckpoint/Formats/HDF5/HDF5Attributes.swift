@@ -44,6 +44,9 @@ extension HDF5Object {
         }
         let size = H5Tget_size(fileType.id)
         guard size > 0, size <= HDF5Limits.maxAttributeBytes else { throw malformed("fixed string of \(size) bytes") }
+        // The type's size is declared; only the attribute's stored bytes are backed by the file.
+        let stored = H5Aget_storage_size(attribute.id)
+        guard hsize_t(size) <= stored else { throw malformed("a fixed string of \(size) bytes with \(stored) bytes stored") }
         try scope.check(H5Tset_size(memoryType.id, size), call: "H5Tset_size")
         var buffer = [UInt8](repeating: 0, count: size)
         _ = try buffer.withUnsafeMutableBytes { try scope.check(H5Aread(attribute.id, memoryType.id, $0.baseAddress), call: "H5Aread") }

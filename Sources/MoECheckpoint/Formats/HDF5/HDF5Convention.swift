@@ -44,6 +44,10 @@ enum HDF5Convention {
 enum HDF5Limits {
     /// Links visited in one file.
     static let maxObjects = 10_000_000
+    /// Fewer file bytes than one hard link takes: the smallest link message (version, flags, name
+    /// length, a one-byte name, a 2-byte address) plus its 4-byte message header is 10 bytes, so a
+    /// file of n bytes cannot hold more than n/8 + 1 links.
+    static let minimumLinkBytes = 8
     /// Elements of one tensor (2^48: far above any real tensor, far below overflow).
     static let maxElements = 1 << 48
     /// Bytes of one string attribute (the key index of a huge checkpoint is a few MB).

@@ -24,7 +24,8 @@ final class HDF5File: @unchecked Sendable {
     ///
     /// The signature is checked first (`H5Fis_hdf5`, which also finds it after a user block), so
     /// a file that is not HDF5 is named as such rather than as a failed `H5Fopen`. A file cut
-    /// short fails in `H5Fopen` with HDF5's truncation error, which becomes `truncated`.
+    /// short fails in `H5Fopen` with HDF5's truncation error, which becomes `truncated`, as does
+    /// a file cut inside its superblock (`HDF5Superblock`).
     static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
         let size = try fileSize(path)
         return try HDF5Library.withLock {
@@ -37,8 +38,37 @@ final class HDF5File: @unchecked Sendable {
             // the reader's own handles).
             try scope.check(H5Pset_fclose_degree(access.id, H5F_CLOSE_WEAK), call: "H5Pset_fclose_degree")
             let flags = writable ? mc_h5f_acc_rdwr() : mc_h5f_acc_rdonly()
-            let handle = try scope.own(H5Fopen(path, flags, access.id), .file, call: "H5Fopen")
+            let id = H5Fopen(path, flags, access.id)
+            if id < 0, let truncation = HDF5Superblock.truncation(file: path, start: firstBytes(of: path), size: size) {
+                _ = HDF5Library.takeErrorStack()
+                throw truncation
+            }
+            let handle = try scope.own(id, .file, call: "H5Fopen")
             return HDF5File(path: path, handle: handle, size: size)
+        }
+    }
+
+    /// Opens a file image held in memory, read-only, through libhdf5's core driver: the fuzz
+    /// target runs the reader's own code (key paths, attributes, dtype conventions) on each input
+    /// without a file system call. `name` stands for the file in messages.
+    static func open(image: UnsafeRawBufferPointer, name: String) throws -> HDF5File {
+        try HDF5Library.withLock {
+            let scope = HDF5Scope(file: name, object: "/")
+            guard image.starts(with: HDF5CheckpointReader.signature) else {
+                throw HDF5Error.notHDF5(file: name, found: "\(min(image.count, 8)) bytes without the HDF5 signature")
+            }
+            let access = try scope.own(H5Pcreate(mc_h5p_file_access()), .propertyList, call: "H5Pcreate")
+            try scope.check(H5Pset_fclose_degree(access.id, H5F_CLOSE_WEAK), call: "H5Pset_fclose_degree")
+            try scope.check(H5Pset_fapl_core(access.id, 1 << 16, false), call: "H5Pset_fapl_core")
+            // libhdf5 copies the image into its own buffer, so `image` need not outlive the call.
+            try scope.check(H5Pset_file_image(access.id, UnsafeMutableRawPointer(mutating: image.baseAddress), image.count), call: "H5Pset_file_image")
+            let id = H5Fopen(name, mc_h5f_acc_rdonly(), access.id)
+            if id < 0, let truncation = HDF5Superblock.truncation(file: name, start: Array(image.prefix(16)), size: image.count) {
+                _ = HDF5Library.takeErrorStack()
+                throw truncation
+            }
+            let handle = try scope.own(id, .file, call: "H5Fopen")
+            return HDF5File(path: name, handle: handle, size: image.count)
         }
     }
 
@@ -68,11 +98,17 @@ final class HDF5File: @unchecked Sendable {
         return Int(info.st_size)
     }
 
+    /// The first `count` bytes of the file (fewer when it is shorter or unreadable).
+    private static func firstBytes(of path: String, count: Int = 16) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        return [UInt8]((try? handle.read(upToCount: count)) ?? Data())
+    }
+
     /// The first bytes, quoted for the `notHDF5` message.
     private static func describeStart(of path: String) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "an unreadable file" }
-        defer { try? handle.close() }
-        let bytes = [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
+        guard FileHandle(forReadingAtPath: path) != nil else { return "an unreadable file" }
+        let bytes = firstBytes(of: path, count: 8)
         if bytes.isEmpty { return "an empty file" }
         let text = bytes.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }
         return "'" + text.joined() + "'"

@@ -13,15 +13,18 @@ enum HDF5Links {
             var paths: [String] = []
             var refused: (path: String, kind: String)?
             var overflow = false
+            /// Each hard link takes at least `HDF5Limits.minimumLinkBytes` of the file.
+            var limit = HDF5Limits.maxObjects
         }
         let collector = Collector()
+        collector.limit = min(HDF5Limits.maxObjects, file.size / HDF5Limits.minimumLinkBytes + 1)
         let visitor: H5L_iterate_t = { _, name, info, context in
             guard let name, let info, let context else { return -1 }
             let collector = Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue()
             let path = "/" + String(cString: name)
             switch info.pointee.type {
             case H5L_TYPE_HARD:
-                guard collector.paths.count < HDF5Limits.maxObjects else {
+                guard collector.paths.count < collector.limit else {
                     collector.overflow = true
                     return 1
                 }
@@ -41,7 +44,7 @@ enum HDF5Links {
             throw HDF5Error.unsupportedLink(file: file.path, object: refused.path, kind: refused.kind)
         }
         if collector.overflow {
-            throw HDF5Error.limitExceeded(file: file.path, object: "/", what: "links", limit: HDF5Limits.maxObjects, found: HDF5Limits.maxObjects + 1)
+            throw HDF5Error.limitExceeded(file: file.path, object: "/", what: "links", limit: collector.limit, found: collector.limit + 1)
         }
         return collector.paths
     }

@@ -25,7 +25,7 @@ public enum MegatronLegacyReader: CheckpointReader {
         var layout = try LegacyRankFiles(path: probe.path)
         let first = try TorchSaveFile(path: layout.files[0].path)
         let firstRoot = try rootDict(first)
-        let args = try firstRoot["args"].flatMap { try PickleJSON.fields(of: $0) }
+        let args = try firstRoot["args"].flatMap { try PickleJSON.fields(of: $0, source: first.label) }
         let sizes = try LegacyParallelSizes(args: args, files: layout, path: probe.path)
         if layout.isSingleFile, sizes.tensor > 1 || sizes.pipeline > 1 {
             throw MegatronLegacyError.unsupportedParallelism(

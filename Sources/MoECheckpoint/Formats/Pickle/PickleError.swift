@@ -54,6 +54,8 @@ public enum PickleError: Error, Equatable, Sendable {
     case trailingBytes(source: String, offset: Int, count: Int)
     /// The pickler was handed a value it cannot write at protocol 2.
     case unpicklable(kind: String, reason: String)
+    /// The JSON view of a value (`args` as settings) would expand shared values past a budget.
+    case viewTooLarge(source: String, key: String, limit: String)
 }
 
 extension PickleError: CustomStringConvertible {
@@ -111,6 +113,8 @@ extension PickleError: CustomStringConvertible {
             return "\(source): \(count) byte(s) after the pickle's STOP at byte \(offset)"
         case .unpicklable(let kind, let reason):
             return "cannot pickle \(kind): \(reason)"
+        case .viewTooLarge(let source, let key, let limit):
+            return "\(source): '\(key)': expected a value that shows in at most \(limit), found more (shared values repeated?)"
         }
     }
 }

@@ -4,19 +4,46 @@
 /// The mapping is lossy on purpose (it is a view, never written back): an enum member
 /// `signal.Signals(15)` shows its value `15`, a GLOBAL such as `torch.float32` shows its dotted
 /// name, an object shows its state, a tensor a short description. Shared values are expanded, so
-/// the walk counts nodes against a budget.
+/// the walk counts nodes and bytes of text against
+/// budgets.
 public enum PickleJSON {
     /// Most nodes one conversion visits.
     public static let defaultBudget = 1_000_000
+    /// Most bytes of strings one conversion produces: a memoized 1 MB string reached 100 000
+    /// times is one object to the pickle machine and 100 GB to a view that expands it.
+    public static let defaultTextBudget = 64 << 20
 
-    /// The JSON view of `value`.
-    public static func convert(_ value: PickleValue, budget: Int = defaultBudget) throws -> JSONValue {
-        var remaining = budget
-        return try convert(value, remaining: &remaining, budget: budget)
+    /// What one conversion may still produce.
+    struct Allowance {
+        let source: String
+        let key: String
+        let budget: Int
+        var nodes: Int
+        var textBytes = PickleJSON.defaultTextBudget
+
+        init(source: String, key: String, budget: Int) {
+            self.source = source
+            self.key = key
+            self.budget = budget
+            nodes = budget
+        }
+
+        mutating func spend(nodes count: Int = 1, text: Int = 0) throws {
+            nodes -= count
+            textBytes -= text
+            guard nodes >= 0 else { throw PickleError.viewTooLarge(source: source, key: key, limit: "\(budget) nodes") }
+            guard textBytes >= 0 else { throw PickleError.viewTooLarge(source: source, key: key, limit: "\(PickleJSON.defaultTextBudget) bytes of text") }
+        }
+    }
+
+    /// The JSON view of `value`; `source` and `key` name it when it is too large to show.
+    public static func convert(_ value: PickleValue, budget: Int = defaultBudget, source: String = "pickle", key: String = "") throws -> JSONValue {
+        var allowance = Allowance(source: source, key: key, budget: budget)
+        return try convert(value, &allowance)
     }
 
     /// The fields of an object's dict state (`argparse.Namespace`), or of a dict with string keys.
-    public static func fields(of value: PickleValue, budget: Int = defaultBudget) throws -> JSONObject? {
+    public static func fields(of value: PickleValue, budget: Int = defaultBudget, source: String = "pickle", key: String = "args") throws -> JSONObject? {
         let dict: PickleDict?
         switch value {
         case .object(let instance), .reduce(let instance): dict = instance.state?.dictValue
@@ -24,18 +51,17 @@ public enum PickleJSON {
         default: dict = nil
         }
         guard let dict else { return nil }
-        var remaining = budget
+        var allowance = Allowance(source: source, key: key, budget: budget)
         var entries: [(key: String, value: JSONValue)] = []
         for (key, item) in dict.items {
             guard let name = key.stringValue else { continue }
-            entries.append((name, try convert(item, remaining: &remaining, budget: budget)))
+            entries.append((name, try convert(item, &allowance)))
         }
         return JSONObject(entries)
     }
 
-    private static func convert(_ value: PickleValue, remaining: inout Int, budget: Int) throws -> JSONValue {
-        remaining -= 1
-        guard remaining >= 0 else { throw PickleError.unpicklable(kind: value.kindName, reason: "more than \(budget) nodes to show") }
+    private static func convert(_ value: PickleValue, _ allowance: inout Allowance) throws -> JSONValue {
+        try allowance.spend()
         switch value {
         case .none: return .null
         case .bool(let b): return .bool(b)
@@ -44,39 +70,47 @@ public enum PickleJSON {
         case .float(let bits):
             let d = Double(bitPattern: bits)
             return d.isFinite ? .double(d) : .string(d.isNaN ? "nan" : (d > 0 ? "inf" : "-inf"))
-        case .string(let s): return .string(s)
-        case .bytes(let b): return .string(String(b.map { Character(Unicode.Scalar($0)) }))
+        case .string(let s):
+            try allowance.spend(nodes: 0, text: s.utf8.count)
+            return .string(s)
+        case .bytes(let b):
+            try allowance.spend(nodes: 0, text: b.count)
+            return .string(String(b.map { Character(Unicode.Scalar($0)) }))
         case .tuple(let items), .frozenSet(let items):
-            return .array(try items.map { try convert($0, remaining: &remaining, budget: budget) })
+            return .array(try items.map { try convert($0, &allowance) })
         case .list(let list), .set(let list):
-            return .array(try list.items.map { try convert($0, remaining: &remaining, budget: budget) })
+            return .array(try list.items.map { try convert($0, &allowance) })
         case .dict(let dict):
             var entries: [(key: String, value: JSONValue)] = []
             for (key, item) in dict.items {
                 let name: String
                 switch key {
-                case .string(let s): name = s
-                default: name = JSONWriter.compact(try convert(key, remaining: &remaining, budget: budget))
+                case .string(let s):
+                    try allowance.spend(nodes: 0, text: s.utf8.count)
+                    name = s
+                default: name = JSONWriter.compact(try convert(key, &allowance))
                 }
-                entries.append((name, try convert(item, remaining: &remaining, budget: budget)))
+                entries.append((name, try convert(item, &allowance)))
             }
             return .object(JSONObject(entries))
-        case .global(let module, let name): return .string(module + "." + name)
+        case .global(let module, let name):
+            try allowance.spend(nodes: 0, text: module.utf8.count + name.utf8.count + 1)
+            return .string(module + "." + name)
         case .reduce(let instance):
             // Enum members and similar one-argument calls show their argument.
             if case .global = instance.callable, let args = instance.args.sequenceItems, args.count == 1, instance.state == nil {
-                return try convert(args[0], remaining: &remaining, budget: budget)
+                return try convert(args[0], &allowance)
             }
-            return try convertInstance(instance, remaining: &remaining, budget: budget)
+            return try convertInstance(instance, &allowance)
         case .object(let instance):
-            return try convertInstance(instance, remaining: &remaining, budget: budget)
+            return try convertInstance(instance, &allowance)
         case .tensor(let t): return .string("tensor \(t.dtype.rawValue) \(TensorShape.describe(t.shape))")
         case .storage(let s): return .string("storage \(s.typeName) '\(s.key)'")
         }
     }
 
-    private static func convertInstance(_ instance: PickleInstance, remaining: inout Int, budget: Int) throws -> JSONValue {
-        if let state = instance.state { return try convert(state, remaining: &remaining, budget: budget) }
+    private static func convertInstance(_ instance: PickleInstance, _ allowance: inout Allowance) throws -> JSONValue {
+        if let state = instance.state { return try convert(state, &allowance) }
         return .string("\(instance.callable.className ?? "object")(…)")
     }
 

@@ -61,11 +61,15 @@ public struct SafetensorsIndex: Sendable {
     public let totalSize: Int?
 
     public init(path: String) throws {
+        try self.init(parsing: MappedFile(path: path), path: path)
+    }
+
+    /// Parses an index already in memory (the fuzz target's entry point); `path` names it.
+    init(parsing file: MappedFile, path: String) throws {
         self.path = path
-        let mapped = try MappedFile(path: path)
         let value: JSONValue
         do {
-            value = try mapped.withAllBytes { try JSONParser().parse($0) }
+            value = try file.withAllBytes { try JSONParser().parse($0) }
         } catch let failure as JSONParser.Failure {
             throw SafetensorsError.invalidIndex(file: path, reason: failure.description)
         }

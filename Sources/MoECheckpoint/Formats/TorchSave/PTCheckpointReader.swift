@@ -18,23 +18,27 @@ public enum PTCheckpointReader: CheckpointReader {
     }
 
     public static func open(_ probe: PathProbe) throws -> Checkpoint {
-        let file = try TorchSaveFile(path: probe.path)
-        let (dict, path) = try file.modelDict()
-        let contents = try file.stateDict(dict, path: path)
-        var checkpoint = Checkpoint(path: probe.path, format: .pt, stateDict: try StateDict(contents.tensors), files: [probe.path])
+        try checkpoint(of: TorchSaveFile(path: probe.path), path: probe.path)
+    }
+
+    /// The checkpoint an opened archive holds (the fuzz target opens archives from memory).
+    static func checkpoint(of file: TorchSaveFile, path: String) throws -> Checkpoint {
+        let (dict, dictPath) = try file.modelDict()
+        let contents = try file.stateDict(dict, path: dictPath)
+        var checkpoint = Checkpoint(path: path, format: .pt, stateDict: try StateDict(contents.tensors), files: [path])
         checkpoint.pickledObjects.stateDict = positions(in: dict)
         if let root = file.root.dictValue {
             for (key, value) in root.items {
-                guard let name = key.stringValue, name != path else { continue }
+                guard let name = key.stringValue, name != dictPath else { continue }
                 checkpoint.pickledObjects.topLevel.append((name, value))
             }
-            if let args = root["args"], let fields = try PickleJSON.fields(of: args) {
-                checkpoint.configSources.append(.megatronArgs(file: probe.path, fields: fields))
+            if let args = root["args"], let fields = try PickleJSON.fields(of: args, source: path) {
+                checkpoint.configSources.append(.megatronArgs(file: path, fields: fields))
                 checkpoint.layoutHint = .megatron
             }
         }
         if let entry = file.archive.entry(recordName) {
-            checkpoint.configSources.insert(try recorded(file.archive.readRecord(entry, limit: maxRecordBytes), path: probe.path), at: 0)
+            checkpoint.configSources.insert(try recorded(file.archive.readRecord(entry, limit: maxRecordBytes), path: path), at: 0)
         }
         if !contents.objects.isEmpty {
             checkpoint.notes.append("\(contents.objects.count) non-tensor value(s) in the state dict kept as they are")
