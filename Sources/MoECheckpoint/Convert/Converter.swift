@@ -27,6 +27,10 @@ public struct ConvertOptions: Sendable {
     public var overrides: MoEConfig
     /// `--compress` (HDF5 targets).
     public var compress: Bool
+    /// What this process does of a conversion spread over several (`--part`, `--finalize`).
+    public var cluster: ClusterStep = .whole
+    /// `--shard-size`: bytes after which a data file is full.
+    public var maxShardBytes: Int?
 
     public init(
         source: String, destination: String, targetLayout: Layout, targetFormat: ContainerFormat? = nil,
@@ -55,6 +59,8 @@ public struct ConvertSummary: Sendable {
     public let unmapped: [String]
     /// The source's notes (optimizer state not converted, ...), shown after the summary.
     public var notes: [String] = []
+    /// Data files this process wrote for its `--part`.
+    public var partFiles = 0
 }
 
 /// Streams a checkpoint from any reader to any writer, tensor by tensor.
@@ -74,7 +80,6 @@ public enum Converter {
         let moe = metadata.overridden(by: options.overrides)
         let (native, table, unmapped) = try targetStateDict(checkpoint, resolved: resolved, moe: moe, layout: options.targetLayout, format: format)
         let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
-        let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = checkpoint.parallelism
         parallelism.expertParallel = ep
         var request = WriteRequest(
@@ -84,15 +89,25 @@ public enum Converter {
             progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) },
             compress: options.compress, source: checkpoint.path)
         request.pickledObjects = checkpoint.pickledObjects
-        do {
-            try writer.write(request, to: output.temporary)
-            try output.commit()
-        } catch {
-            output.discard()
-            throw error
+        request.maxShardBytes = options.maxShardBytes ?? WriteRequest.defaultMaxShardBytes
+        var partFiles = 0
+        if options.cluster == .whole {
+            let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
+            do {
+                try writer.write(request, to: output.temporary)
+                try output.commit()
+            } catch {
+                output.discard()
+                throw error
+            }
+        } else {
+            if request.singleFile { throw PartError.singleFileTarget(destination: options.destination, format: format) }
+            partFiles = try ClusterStep.run(
+                options.cluster, writer: writer, request: request, destination: options.destination, force: options.force, source: checkpoint.path)
         }
         var summary = ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: unmapped)
         summary.notes = checkpoint.notes
+        summary.partFiles = partFiles
         return summary
     }
 

@@ -60,6 +60,20 @@ public struct AssembledTensor: TensorSource {
         return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<byteCount]))
     }
 
+    /// Assembles only the units that meet `range` (a cluster part's experts of a DCP tensor).
+    public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        if isPassThrough { return try units[0][0].withBytes(in: range, body) }
+        let size = max(unitBytes, 1)
+        let first = range.lowerBound / size
+        let last = min((range.upperBound + size - 1) / size, units.count)
+        guard first < last else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: (last - first) * unitBytes, alignment: 64)
+        defer { buffer.deallocate() }
+        try assemble(first..<last, into: SharedBuffer(buffer))
+        let base = first * unitBytes
+        return try body(UnsafeRawBufferPointer(rebasing: buffer[range.lowerBound - base..<range.upperBound - base]))
+    }
+
     /// Assembles `indices` in parallel, unit `indices.lowerBound + i` into slot `i` of `target`,
     /// dropping each unit's source pages once it is done. Rethrows the first error.
     private func assemble(_ indices: Range<Int>, into target: SharedBuffer) throws {

@@ -35,8 +35,9 @@ public enum MegatronLegacyWriter: CheckpointWriter {
             paramsDType: layout?.layers.first?.tensor(for: .routerWeight)?.entry.dtype)
         let iterationName = String(format: "iter_%07d", iteration)
         let iterationFolder = (path as NSString).appendingPathComponent(iterationName)
+        let scope = request.scope
         try FileManager.default.createDirectory(atPath: iterationFolder, withIntermediateDirectories: true)
-        try OutputFile.write(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(LegacyRankFiles.trackerName))
+        try scope.sharedFile(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(LegacyRankFiles.trackerName))
         for rank in 0..<ep {
             let (tensors, rankObjects) = try slice(request.stateDict.entries, objects.stateDict, rank: rank, ep: ep, experts: experts)
             var storages = TorchSaveWriter.Storages()
@@ -48,12 +49,11 @@ public enum MegatronLegacyWriter: CheckpointWriter {
             root.set("model", .dict(model))
             root.set("num_floating_point_operations_so_far", objects[topLevel: "num_floating_point_operations_so_far"] ?? .integer(0))
             let folder = (iterationFolder as NSString).appendingPathComponent("mp_rank_00" + (ep > 1 ? String(format: "_%03d", rank) : ""))
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+            try scope.makeDirectory(folder)
+            let output = try scope.dataFile((folder as NSString).appendingPathComponent(LegacyRankFiles.fileName))
             // Replicated tensors are written by every rank but counted once, so progress ends at the total.
-            try TorchSaveWriter.write(
-                .dict(root), storages: storages, to: (folder as NSString).appendingPathComponent(LegacyRankFiles.fileName),
-                archiveName: archiveName, progress: rank == 0 ? request.progress : nil)
-            if rank > 0 {
+            try TorchSaveWriter.write(.dict(root), storages: storages, into: output, archiveName: archiveName, progress: rank == 0 ? request.progress : nil)
+            if rank > 0 && !output.isCounting {
                 let expertBytes = tensors.filter { MegatronExpertKeys.match($0.key) != nil }.reduce(0) { $0 + $1.source.byteCount }
                 request.progress?.advance(by: expertBytes)
             }

@@ -44,8 +44,13 @@ public enum SafetensorsWriter {
 
     /// Writes `items` to a new file at `path`, streaming one tensor at a time.
     public static func write(_ items: [Item], metadata: [(key: String, value: String)] = [], to path: String) throws {
+        try write(items, metadata: metadata, into: try OutputFile(creating: path))
+    }
+
+    /// Writes `items` into `output` (a fresh file, or a counting one that only sizes it) and closes it.
+    public static func write(_ items: [Item], metadata: [(key: String, value: String)] = [], into output: OutputFile) throws {
+        let path = output.path
         let (header, order) = try plan(items, metadata: metadata, file: path)
-        let output = try OutputFile(creating: path)
         try output.write(header)
         for item in order {
             let start = output.position
