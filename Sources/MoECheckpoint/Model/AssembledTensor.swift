@@ -32,21 +32,30 @@ public struct AssembledTensor: TensorSource {
     /// Bytes of one unit (one expert of one layer): each is a contiguous slice of the output.
     private var unitBytes: Int { byteCount / max(units.count, 1) }
 
-    /// Streams unit by unit: a batch of units (one per core) is assembled in parallel and written
-    /// while the next batch is prefetched. Memory stays at a few units, not the whole tensor.
+    /// Streams unit by unit as a pipeline: the source pages of the next batches are requested
+    /// ahead (`MADV_WILLNEED`), a batch of units (one per core) is assembled in parallel, and a
+    /// writer thread writes the previous batch meanwhile. Memory stays at a few units.
     public func write(to output: OutputFile) throws {
         if isPassThrough { return try units[0][0].write(to: output) }
+        if output.isCounting { return try output.write(self) }
         let batch = max(ProcessInfo.processInfo.activeProcessorCount, 1)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(unitBytes * batch, 1), alignment: 64)
-        defer { buffer.deallocate() }
-        for part in units.prefix(batch).joined() { part.prefetch() }
+        let ahead = batch * Self.prefetchBatches
+        for part in units.prefix(batch + ahead).joined() { part.prefetch() }
+        let pipeline = WriteBehind(output: output, slotBytes: unitBytes * batch)
         for start in stride(from: 0, to: units.count, by: batch) {
             let batchUnits = start..<min(start + batch, units.count)
-            for part in units[batchUnits.upperBound..<min(batchUnits.upperBound + batch, units.count)].joined() { part.prefetch() }
-            try assemble(batchUnits, into: SharedBuffer(buffer))
-            try output.write(UnsafeRawBufferPointer(rebasing: buffer[0..<batchUnits.count * unitBytes]))
+            let window = min(batchUnits.upperBound + ahead, units.count)
+            for part in units[min(window, batchUnits.upperBound + ahead - batch)..<window].joined() { part.prefetch() }
+            try pipeline.withSlot { buffer in
+                try assemble(batchUnits, into: SharedBuffer(buffer))
+                return batchUnits.count * unitBytes
+            }
         }
+        try pipeline.finish()
     }
+
+    /// Batches whose source pages are requested before they are assembled.
+    static let prefetchBatches = 3
 
     public func evict(_ range: Range<Int>) {
         for unit in units { for part in unit { part.evict() } }
