@@ -26,6 +26,11 @@ public final class OutputFile {
     private let temporaryPath: String?
     /// Largest single `write`; bigger user-space chunks were slower here (`swift-platform.md` §4).
     static let chunk = 8 << 20
+    /// Written bytes are handed to the disk every this many bytes (`sync_file_range`), so the
+    /// disk writes while the next tensors are read and transformed instead of all at `fsync`.
+    static let writebackBytes = 32 << 20
+    /// Bytes before this offset have been handed to the disk.
+    private var writebackStart = 0
 
     public init(creating path: String) throws {
         self.path = path
@@ -82,6 +87,14 @@ public final class OutputFile {
             offset += written
         }
         position += bytes.count
+        startWriteback()
+    }
+
+    /// Starts writeback of what was written since the last call, once that is large enough.
+    private func startWriteback() {
+        guard position - writebackStart >= Self.writebackBytes else { return }
+        _ = csys_start_writeback(fd, Int64(writebackStart), Int64(position - writebackStart))
+        writebackStart = position
     }
 
     /// Counts `count` bytes a counting file would hold, without any bytes.
@@ -137,6 +150,7 @@ public final class OutputFile {
             position += copied
             // copy_file_range does not move the descriptor's own offset: keep later writes after it.
             lseek(fd, off_t(position), SEEK_SET)
+            startWriteback()
         }
     }
 
