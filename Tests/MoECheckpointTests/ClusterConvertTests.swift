@@ -179,3 +179,28 @@ struct ClusterConvertTests {
         }
     }
 }
+
+/// How the DCP writer steps through a layer of experts: steps end only where an expert starts,
+/// and a part reads only the chunks of its own files.
+@Suite("DCP write steps")
+struct DCPWriteStepTests {
+    /// 4 experts, each chunked into gate and up halves of 40 MB (no bytes behind them).
+    static let info = DCPTensorInfo(
+        dtype: .bfloat16, size: [4, 2, 10],
+        chunks: (0..<4).flatMap { e in [DCPChunk(offsets: [e, 0, 0], sizes: [1, 1, 10]), DCPChunk(offsets: [e, 1, 0], sizes: [1, 1, 10])] })
+    static let chunks = (0..<8).map { (chunk: $0, bytes: $0 * 40_000_000..<($0 + 1) * 40_000_000, rank: $0 / 4) }
+
+    @Test("steps of at least 64 MiB end between experts, never inside one")
+    func stepsEndBetweenExperts() {
+        let groups = DCPWriter.groups(Self.chunks, owned: Set(0..<8), info: Self.info)
+        #expect(groups.map { $0.chunks.map(\.chunk) } == [[0, 1], [2, 3], [4, 5], [6, 7]])
+        #expect(groups.map(\.covering) == [0..<80_000_000, 80_000_000..<160_000_000, 160_000_000..<240_000_000, 240_000_000..<320_000_000])
+    }
+
+    @Test("a part that writes rank 1's file reads only rank 1's experts")
+    func ownedChunksOnly() {
+        let groups = DCPWriter.groups(Self.chunks, owned: Set(4..<8), info: Self.info)
+        #expect(groups.flatMap { $0.chunks.map(\.chunk) } == Array(0..<8))
+        #expect(groups.map(\.covering).filter { !$0.isEmpty } == [160_000_000..<240_000_000, 240_000_000..<320_000_000])
+    }
+}

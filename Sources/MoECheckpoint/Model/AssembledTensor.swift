@@ -57,6 +57,14 @@ public struct AssembledTensor: TensorSource {
     /// Batches whose source pages are requested before they are assembled.
     static let prefetchBatches = 3
 
+    /// Requests the source pages of the units that meet `range`.
+    public func prefetch(_ range: Range<Int>) {
+        let size = max(unitBytes, 1)
+        let first = range.lowerBound / size, last = min((range.upperBound + size - 1) / size, units.count)
+        guard first < last else { return }
+        for part in units[first..<last].joined() { part.prefetch() }
+    }
+
     public func evict(_ range: Range<Int>) {
         for unit in units { for part in unit { part.evict() } }
     }

@@ -102,25 +102,70 @@ public final class DCPWriter {
         for part in tensor.parts {
             var targets: [Int: (name: String, file: OutputFile)] = [:]
             for rank in Set(part.chunks.map(\.rank)).sorted() { targets[rank] = try tensorFile(rank: rank) }
-            let owned = part.chunks.filter { !targets[$0.rank]!.file.isCounting }.map(\.bytes)
-            let covering = (owned.map(\.lowerBound).min() ?? 0)..<(owned.map(\.upperBound).max() ?? 0)
-            try Self.withBytes(of: part.source, in: covering) { held in
-                for (index, range, rank) in part.chunks {
-                    let chunk = tensor.info.chunks[index]
-                    precondition(range.count == chunk.elementCount * tensor.info.dtype.byteSize, "chunk bytes match its size")
-                    let (name, output) = targets[rank]!
-                    let zip = TorchZipWriter(appendingTo: output, archiveName: "archive")
-                    let start = output.position
-                    var storages = TorchSaveWriter.Storages()
-                    let item = storages.tensor(dtype: tensor.info.dtype, shape: chunk.sizes, size: range.count) { emit in
-                        try emit(UnsafeRawBufferPointer(rebasing: held[range.lowerBound - covering.lowerBound..<range.upperBound - covering.lowerBound]))
-                    }
-                    try TorchSaveWriter.write(item, storages: storages, into: zip)
-                    let key = DCPStorageKey(fqn: tensor.fqn, offsets: chunk.offsets)
-                    metadata.storage[key] = DCPStorageInfo(relativePath: name, offset: start, length: output.position - start)
-                    if flavor.writesIndexHints { metadata.indexHints[key] = index }
-                    if !output.isCounting { progress?.advance(by: range.count) }
+            let owned = part.chunks.filter { !targets[$0.rank]!.file.isCounting }
+            let groups = Self.groups(owned.isEmpty ? [] : part.chunks, owned: Set(owned.map(\.chunk)), info: tensor.info)
+            for (number, group) in groups.enumerated() {
+                if number + 1 < groups.count { part.source.prefetch(groups[number + 1].covering) }
+                try write(tensor, group.chunks, from: part.source, in: group.covering, to: targets)
+            }
+            if owned.isEmpty { try write(tensor, part.chunks, from: part.source, in: 0..<0, to: targets) }
+        }
+    }
+
+    /// Chunks written from one read of the source: consecutive chunks until their bytes span
+    /// `groupBytes`, so a layer of experts is read, assembled and written in steps of that size
+    /// (memory stays at one step; the next step's pages are requested meanwhile). A step ends
+    /// only where a chunk starts a new expert (not between the gate and up halves of one), so no
+    /// expert is assembled twice. The range covers only chunks this process writes.
+    static func groups(
+        _ chunks: [(chunk: Int, bytes: Range<Int>, rank: Int)], owned: Set<Int>, info: DCPTensorInfo
+    ) -> [(chunks: [(chunk: Int, bytes: Range<Int>, rank: Int)], covering: Range<Int>)] {
+        func startsExpert(_ index: Int) -> Bool {
+            let chunk = info.chunks[index]
+            return zip(chunk.offsets, chunk.sizes).allSatisfy { offset, size in size == 1 || offset == 0 }
+        }
+        var result: [(chunks: [(chunk: Int, bytes: Range<Int>, rank: Int)], covering: Range<Int>)] = []
+        var current: [(chunk: Int, bytes: Range<Int>, rank: Int)] = []
+        var covering: Range<Int>?
+        for chunk in chunks {
+            if let span = covering, span.count >= groupBytes, startsExpert(chunk.chunk) {
+                result.append((current, span))
+                (current, covering) = ([], nil)
+            }
+            current.append(chunk)
+            if owned.contains(chunk.chunk) {
+                covering = covering.map { min($0.lowerBound, chunk.bytes.lowerBound)..<max($0.upperBound, chunk.bytes.upperBound) } ?? chunk.bytes
+            }
+        }
+        if !current.isEmpty { result.append((current, covering ?? 0..<0)) }
+        return result
+    }
+
+    /// Bytes of source read, assembled and written per step.
+    static let groupBytes = 64 << 20
+
+    /// Writes `chunks` of `tensor`, those going to files this process writes from the bytes of
+    /// `covering` of `source` (read once), the others counted.
+    private func write(
+        _ tensor: DCPWriteTensor, _ chunks: [(chunk: Int, bytes: Range<Int>, rank: Int)], from source: any TensorSource, in covering: Range<Int>,
+        to targets: [Int: (name: String, file: OutputFile)]
+    ) throws {
+        try Self.withBytes(of: source, in: covering) { held in
+            for (index, range, rank) in chunks {
+                let chunk = tensor.info.chunks[index]
+                precondition(range.count == chunk.elementCount * tensor.info.dtype.byteSize, "chunk bytes match its size")
+                let (name, output) = targets[rank]!
+                let zip = TorchZipWriter(appendingTo: output, archiveName: "archive")
+                let start = output.position
+                var storages = TorchSaveWriter.Storages()
+                let item = storages.tensor(dtype: tensor.info.dtype, shape: chunk.sizes, size: range.count) { emit in
+                    try emit(UnsafeRawBufferPointer(rebasing: held[range.lowerBound - covering.lowerBound..<range.upperBound - covering.lowerBound]))
                 }
+                try TorchSaveWriter.write(item, storages: storages, into: zip)
+                let key = DCPStorageKey(fqn: tensor.fqn, offsets: chunk.offsets)
+                metadata.storage[key] = DCPStorageInfo(relativePath: name, offset: start, length: output.position - start)
+                if flavor.writesIndexHints { metadata.indexHints[key] = index }
+                if !output.isCounting { progress?.advance(by: range.count) }
             }
         }
     }
