@@ -25,10 +25,12 @@ struct ClusterConvertTests {
         Target(layout: "megatron", format: "legacy", source: "olmo_core/dcp/step1"),
     ]
 
-    /// Small data files, so the fixture's ~200 kB spread over several shards / `.distcp` files.
+    /// Small data files, so the fixture's ~200 kB spread over several shards / `.distcp` files;
+    /// the case's routing given, as the OLMo sources do not record it.
     static func arguments(_ target: Target, _ destination: URL) -> [String] {
         ["convert", fixture.appendingPathComponent(target.source).path, destination.path,
-         "--to", target.layout, "--format", target.format, "--ep", "2", "--shard-size", "20000"]
+         "--to", target.layout, "--format", target.format, "--ep", "2", "--shard-size", "20000",
+         "--top-k", "2", "--score", "softmax", "--normalize"]
     }
 
     /// Every regular file under `root`, relative path → bytes.

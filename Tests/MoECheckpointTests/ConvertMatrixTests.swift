@@ -24,11 +24,21 @@ struct ConvertMatrixTests {
         }
     }
 
-    func convert(_ source: String, to layout: Layout, format: ContainerFormat = .safetensors, file: Bool = true) throws -> String {
+    func convert(
+        _ source: String, to layout: Layout, format: ContainerFormat = .safetensors, file: Bool = true, routing: MoEConfig = MoEConfig()
+    ) throws -> String {
+        try convertReporting(source, to: layout, format: format, file: file, routing: routing).path
+    }
+
+    /// The output path and what the conversion reported.
+    func convertReporting(
+        _ source: String, to layout: Layout, format: ContainerFormat = .safetensors, file: Bool = true, routing: MoEConfig = MoEConfig()
+    ) throws -> (path: String, summary: ConvertSummary) {
         let dir = try TestSupport.temporaryDirectory()
         let destination = dir.appendingPathComponent(file ? "out.safetensors" : "out").path
-        _ = try Converter.run(ConvertOptions(source: source, destination: destination, targetLayout: layout, targetFormat: format))
-        return destination
+        let summary = try Converter.run(
+            ConvertOptions(source: source, destination: destination, targetLayout: layout, targetFormat: format, overrides: routing))
+        return (destination, summary)
     }
 
     /// Every tensor of `expected` is in `found` with the same dtype, shape and bytes.
@@ -43,7 +53,9 @@ struct ConvertMatrixTests {
 
     @Test("NeMo native converted to HF equals NeMo's own HF export", arguments: pairs)
     func nativeToHF(pair: Pair) throws {
-        let out = try convert(pair.native, to: .hf, file: false)
+        // The native state dict records no routing; as a user would, pass the export's config.json.
+        let routing = try MoEConfigFile.load(path: (pair.hf as NSString).appendingPathComponent("config.json"))
+        let out = try convert(pair.native, to: .hf, file: false, routing: routing)
         try expectSameTensors(try CheckpointReaders.open(out).stateDict, try CheckpointReaders.open(pair.hf).stateDict, pair.caseName)
     }
 
@@ -63,7 +75,7 @@ struct ConvertMatrixTests {
                 #expect(throws: ConvertError.self) { try convert(pair.hf, to: .olmo) }
                 continue
             }
-            let there = try convert(pair.hf, to: middle)
+            let (there, reported) = try convertReporting(pair.hf, to: middle)
             let back = try convert(there, to: .hf, file: false)
             let result = try CheckpointReaders.open(back).stateDict
             // Non-MoE tensors without a name in the middle layout are reported and dropped; every
@@ -77,6 +89,15 @@ struct ConvertMatrixTests {
             }
             for entry in result.entries {
                 #expect(try entry.source.bytes() == original.stateDict[entry.key]?.source.bytes(), "\(pair.caseName) via \(middle): \(entry.key)")
+            }
+            // Whatever was not reported on the way there comes back: Megatron holds every tensor
+            // of a Qwen3-MoE model (fused linear_qkv, [G; U] fc1, per-head q/k norms).
+            let expectedKeys = Set(original.stateDict.keys).subtracting(reported.unmapped)
+            #expect(Set(result.keys) == expectedKeys, "\(pair.caseName) via \(middle): \(expectedKeys.symmetricDifference(result.keys).sorted().prefix(5))")
+            let plainAttention = !original.stateDict.keys.contains { $0.contains("kv_a_proj_with_mqa") }
+                && original.stateDict["model.layers.0.self_attn.q_proj.weight"]?.shape == [32, 32]
+            if middle == .megatron, plainAttention {
+                #expect(reported.unmapped.isEmpty, "\(pair.caseName): \(reported.unmapped)")
             }
         }
     }
@@ -92,6 +113,21 @@ struct ConvertMatrixTests {
         let written = try CheckpointReaders.open(dir.appendingPathComponent("out.safetensors").path).stateDict
         #expect(written["decoder.layers.0.self_attention.linear_proj.weight"] == nil)
         #expect(written["embedding.word_embeddings.weight"] != nil)
+    }
+
+    @Test("a source without routing metadata converts to Megatron or HF only with the routing given")
+    func unknownRoutingIsRefused() throws {
+        guard let pair = Self.pairs.first else { return }
+        let dir = try TestSupport.temporaryDirectory()
+        for to in ["megatron", "hf"] {
+            let run = try TestSupport.run(["convert", pair.native, dir.appendingPathComponent(to).path, "--to", to])
+            #expect(run.status == 2 && run.stderr.contains("needs top_k, score_function, normalize_topk"), "\(run.stderr)")
+            #expect(run.stderr.contains("--top-k K") && run.stderr.contains("--moe-config FILE"), "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(to).path))
+        }
+        let given = try TestSupport.run(["convert", pair.native, dir.appendingPathComponent("ok").path, "--to", "megatron",
+                                 "--top-k", "2", "--score", "softmax", "--normalize"])
+        #expect(given.status == 0, "\(given.stderr)")
     }
 
     @Test("an incomplete source fails with the list of missing experts")
@@ -118,5 +154,31 @@ struct ConvertMatrixTests {
         #expect(after == before)
         let hfAgain = try convert(native, to: .hf, file: false)
         #expect(try InspectReport(checkpoint: try CheckpointReaders.open(hfAgain)).moe == before)
+    }
+
+    @Test("OLMo-core output records the routing in its step config.json, as OLMo's ConfigSaverCallback does")
+    func olmoTargetRecordsRouting() throws {
+        for name in ["softmax_top2_raw", "sigmoid_bias_top2_scale1"] {
+            let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("/" + name) })
+            let before = try InspectReport(checkpoint: try CheckpointReaders.open(pair.hf)).moe
+            let olmo = try convert(pair.hf, to: .olmo, format: .dcp, file: false)
+            let after = try InspectReport(checkpoint: try CheckpointReaders.open(olmo)).moe
+            #expect(FileManager.default.fileExists(atPath: (olmo as NSString).appendingPathComponent("config.json")))
+            #expect(after == before, "\(name)")
+        }
+    }
+
+    @Test("--variant picks OLMo-core's capacity-based MoE; an unknown variant lists the choices; --verify checks the output")
+    func variantAndVerify() throws {
+        let source = Fixtures.repo.appendingPathComponent("Tests/Fixtures/olmo_default_moe/megatron/legacy").path
+        let dir = try TestSupport.temporaryDirectory()
+        let out = dir.appendingPathComponent("olmo").path
+        let run = try TestSupport.run(["convert", source, out, "--to", "olmo", "--variant", "default", "--verify"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("rel_err"), "verify's table follows the summary: \(run.stdout)")
+        let w1 = try #require(try CheckpointReaders.open(out).stateDict["model.blocks.0.feed_forward_moe.experts.mlp.w1"])
+        #expect(w1.shape == [8 * 32, 20], "MoEType.default stores w1 input-major [E·D, F]")
+        let bad = try TestSupport.run(["convert", source, dir.appendingPathComponent("bad").path, "--to", "olmo", "--variant", "capacity"])
+        #expect(bad.status == 2 && bad.stderr.contains("choices: default, dropless"), "\(bad.stderr)")
     }
 }

@@ -9,18 +9,20 @@ public enum ConfigSource: Sendable {
     case olmo(file: String, config: JSONObject)
     /// moe-ckpt's own record of the routing config, written beside the tensors of every output
     /// (safetensors `__metadata__`, HDF5 attributes) so the config survives formats that have no
-    /// place for it.
-    case recorded(file: String, config: MoEConfig)
+    /// place for it, with the attention head layout when it was known.
+    case recorded(file: String, config: MoEConfig, heads: AttentionHeads? = nil)
 
     /// The file the settings were read from.
     public var file: String {
         switch self {
-        case .hf(let file, _), .megatronArgs(let file, _), .olmo(let file, _), .recorded(let file, _): return file
+        case .hf(let file, _), .megatronArgs(let file, _), .olmo(let file, _), .recorded(let file, _, _): return file
         }
     }
 
     /// The `__metadata__` / attribute key of the recorded config.
     public static let recordKey = "moe_ckpt.moe_config"
+    /// The `__metadata__` key of the recorded head layout.
+    public static let headsRecordKey = "moe_ckpt.attention_heads"
 }
 
 /// How a checkpoint's files split the model.

@@ -30,6 +30,9 @@ public struct WriteRequest: Sendable {
     public var maxShardBytes = WriteRequest.defaultMaxShardBytes
     /// transformers' historical default shard size.
     public static let defaultMaxShardBytes = 5_000_000_000
+    /// The attention head layout, when known, for metadata that states it (Megatron `args`, HF
+    /// and OLMo-core `config.json`).
+    public var attentionHeads: AttentionHeads?
 
     public init(
         layout: Layout, table: LayoutTable?, stateDict: StateDict, parallelism: Parallelism = Parallelism(),

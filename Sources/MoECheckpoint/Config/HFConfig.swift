@@ -24,6 +24,9 @@ public struct HFConfig: Decodable, Equatable, Sendable {
     public var firstKDenseReplace: Int?
     public var mlpOnlyLayers: [Int]?
     public var decoderSparseStep: Int?
+    public var numAttentionHeads: Int?
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
     /// The whole `config.json` text when it came embedded in another container (an HDF5
     /// attribute) rather than from a file on disk; writers that carry `config.json` over use it
     /// instead of reading `ConfigSource.file`. Not a JSON field.
@@ -50,6 +53,9 @@ public struct HFConfig: Decodable, Equatable, Sendable {
         case firstKDenseReplace = "first_k_dense_replace"
         case mlpOnlyLayers = "mlp_only_layers"
         case decoderSparseStep = "decoder_sparse_step"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
     }
 
     /// Reads `config.json`; a malformed file is an error naming the file and the JSON path.

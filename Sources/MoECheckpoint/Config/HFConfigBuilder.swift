@@ -1,9 +1,11 @@
 /// Writes a `config.json` that transformers can load for the target family, from what the
-/// tensors say (dims, experts, dense layers, heads when `q_norm` gives the head size) and from
+/// tensors say (dims, experts, dense layers), the head layout (`AttentionHeads`) and
 /// the source's own metadata (Megatron `args` or another family's config).
 public enum HFConfigBuilder {
     /// The config for `family`, describing `stateDict` (already in HF naming).
-    public static func make(family: HFLayout.Family, stateDict: StateDict, moe: MoEConfig, sourceConfig: [ConfigSource]) -> JSONObject {
+    public static func make(
+        family: HFLayout.Family, stateDict: StateDict, moe: MoEConfig, heads: AttentionHeads?, sourceConfig: [ConfigSource]
+    ) -> JSONObject {
         var config = JSONObject()
         let table = HFLayout.table(family)
         let layers = (try? LayoutResolver.resolve(stateDict, with: table).layers) ?? []
@@ -21,7 +23,7 @@ public enum HFConfigBuilder {
         config["hidden_act"] = "silu"
         config["tie_word_embeddings"] = .bool(stateDict["lm_head.weight"] == nil)
         if let router = layers.first?.tensor(for: .routerWeight) { config["dtype"] = .string(router.entry.dtype.rawValue) }
-        for (key, value) in attentionFields(stateDict: stateDict, sourceConfig: sourceConfig) { config[key] = value }
+        for (key, value) in attentionFields(heads: heads, sourceConfig: sourceConfig) { config[key] = value }
 
         let denseWidth = stateDict.keys.lazy.compactMap { key -> Int? in
             KeyPattern("model.layers.{layer}.mlp.gate_proj.weight").match(key) != nil ? stateDict[key]?.shape.first : nil
@@ -70,29 +72,18 @@ public enum HFConfigBuilder {
         }
     }
 
-    /// Head layout: from the source config when it has one, else from Qwen-style per-head
-    /// `q_norm` (`[head_dim]`) and the projection shapes.
-    static func attentionFields(stateDict: StateDict, sourceConfig: [ConfigSource]) -> [(String, JSONValue)] {
-        for source in sourceConfig {
-            switch source {
-            case .megatronArgs(_, let args):
-                var fields: [(String, JSONValue)] = []
-                if let heads = args["num_attention_heads"] { fields.append(("num_attention_heads", heads)) }
-                let groups = args["group_query_attention"]?.boolValue == true ? args["num_query_groups"] : args["num_attention_heads"]
-                if let groups { fields.append(("num_key_value_heads", groups)) }
-                if let kv = args["kv_channels"], !kv.isNull { fields.append(("head_dim", kv)) }
-                if let eps = args["norm_epsilon"] { fields.append(("rms_norm_eps", eps)) }
-                if let positions = args["max_position_embeddings"] { fields.append(("max_position_embeddings", positions)) }
-                if let base = args["rotary_base"] { fields.append(("rope_theta", base)) }
-                return fields
-            default: continue
-            }
+    /// The head layout, and the Megatron settings an HF config names differently.
+    static func attentionFields(heads: AttentionHeads?, sourceConfig: [ConfigSource]) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = []
+        if let heads {
+            fields += [("num_attention_heads", .int(heads.heads)), ("num_key_value_heads", .int(heads.groups)), ("head_dim", .int(heads.headDim))]
         }
-        guard let qNorm = stateDict["model.layers.0.self_attn.q_norm.weight"] ?? stateDict.entries.first(where: { $0.key.hasSuffix("self_attn.q_norm.weight") }),
-            let headDim = qNorm.shape.first, headDim > 0,
-            let q = stateDict.entries.first(where: { $0.key.hasSuffix("self_attn.q_proj.weight") })?.shape.first,
-            let k = stateDict.entries.first(where: { $0.key.hasSuffix("self_attn.k_proj.weight") })?.shape.first
-        else { return [] }
-        return [("num_attention_heads", .int(q / headDim)), ("num_key_value_heads", .int(k / headDim)), ("head_dim", .int(headDim))]
+        for case .megatronArgs(_, let args) in sourceConfig {
+            if let eps = args["norm_epsilon"] { fields.append(("rms_norm_eps", eps)) }
+            if let positions = args["max_position_embeddings"] { fields.append(("max_position_embeddings", positions)) }
+            if let base = args["rotary_base"] { fields.append(("rope_theta", base)) }
+            break
+        }
+        return fields
     }
 }

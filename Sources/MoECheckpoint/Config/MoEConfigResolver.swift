@@ -10,7 +10,7 @@ public enum MoEConfigResolver {
             case .hf(_, let hf): found = hf.moeConfig
             case .megatronArgs(_, let fields): found = MegatronArgs(fields: fields).moeConfig
             case .olmo(_, let object): found = OLMoConfig(object).moeConfig
-            case .recorded(_, let recorded): found = recorded
+            case .recorded(_, let recorded, _): found = recorded
             }
             config = config.overridden(by: found)
             source = configSource.file
@@ -22,7 +22,10 @@ public enum MoEConfigResolver {
             config.activation = nil
         }
         if config.activation == nil, gated { config.activation = .swiglu }
-        if config.sharedCombine == nil, layout.layers.contains(where: \.hasSharedExpert) {
+        if !layout.layers.contains(where: \.hasSharedExpert) {
+            // How shared experts would be mixed means nothing without them.
+            config.sharedCombine = nil
+        } else if config.sharedCombine == nil {
             config.sharedCombine = layout.table.layout == .olmo ? .olmo : .sum
         }
         return (config, source)

@@ -16,6 +16,8 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case mixedDTypes(key: String, dtypes: [String])
     /// The target layout has no row for a canonical tensor the source holds.
     case noTargetRow(layout: String, what: String)
+    /// The target's metadata must state routing settings that neither the source nor an option gives.
+    case routingUnknown(path: String, layout: Layout, missing: [String])
 
     public var description: String {
         switch self {
@@ -36,6 +38,10 @@ public enum ConvertError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(key): parts of one tensor have different dtypes (\(dtypes.joined(separator: ", ")))"
         case .noTargetRow(let layout, let what):
             return "layout \(layout) has no key for \(what); it would be lost"
+        case .routingUnknown(let path, let layout, let missing):
+            return "\(path): \(layout.rawValue) metadata needs \(missing.joined(separator: ", ")), which the source does not record "
+                + "(no Megatron args, HF config.json, OLMo-core config.json or moe-ckpt record); pass "
+                + missing.map { MoEConfig.option(for: $0) }.joined(separator: ", ") + " or --moe-config FILE"
         }
     }
 }

@@ -31,12 +31,16 @@ public struct ConvertOptions: Sendable {
     public var cluster: ClusterStep = .whole
     /// `--shard-size`: bytes after which a data file is full.
     public var maxShardBytes: Int?
+    /// `--variant`: the target table variant, when the default choice is not the one wanted
+    /// (OLMo-core's capacity-based `default` MoE, a particular HF family).
+    public var targetVariant: String?
 
     public init(
         source: String, destination: String, targetLayout: Layout, targetFormat: ContainerFormat? = nil,
         expertParallel: Int? = nil, dtype: DTypeChoice = .keep, force: Bool = false, sourceLayout: Layout? = nil,
-        overrides: MoEConfig = MoEConfig(), compress: Bool = false
+        overrides: MoEConfig = MoEConfig(), compress: Bool = false, targetVariant: String? = nil
     ) {
+        self.targetVariant = targetVariant
         self.compress = compress
         self.source = source
         self.destination = destination
@@ -61,6 +65,8 @@ public struct ConvertSummary: Sendable {
     public var notes: [String] = []
     /// Data files this process wrote for its `--part`.
     public var partFiles = 0
+    /// What the target cannot represent faithfully, shown as warnings.
+    public var warnings: [String] = []
 }
 
 /// Streams a checkpoint from any reader to any writer, tensor by tensor.
@@ -78,7 +84,14 @@ public enum Converter {
         }
         let (metadata, _) = MoEConfigResolver.fromMetadata(checkpoint, layout: resolved)
         let moe = metadata.overridden(by: options.overrides)
-        let (native, table, unmapped) = try targetStateDict(checkpoint, resolved: resolved, moe: moe, layout: options.targetLayout, format: format)
+        if [.megatron, .hf].contains(options.targetLayout), !moe.missingRequiredSettings.isEmpty {
+            throw ConvertError.routingUnknown(path: checkpoint.path, layout: options.targetLayout, missing: moe.missingRequiredSettings)
+        }
+        let model = try CanonicalModel(resolved, of: checkpoint, config: moe)
+        let heads = AttentionHeads(checkpoint.configSources, hiddenSize: model.layers.first?.dims.hiddenSize)
+            ?? NonMoETable.inferHeads(model.otherTensors, layout: resolved.table.layout)
+        let (native, table, unmapped) = try targetStateDict(
+            checkpoint, model: model, heads: heads, layout: options.targetLayout, format: format, variant: options.targetVariant)
         let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
         var parallelism = checkpoint.parallelism
         parallelism.expertParallel = ep
@@ -89,6 +102,7 @@ public enum Converter {
             progress: progress.map { Progress(totalBytes: stateDict.totalBytes, onUpdate: $0) },
             compress: options.compress, source: checkpoint.path)
         request.pickledObjects = checkpoint.pickledObjects
+        request.attentionHeads = heads
         request.maxShardBytes = options.maxShardBytes ?? WriteRequest.defaultMaxShardBytes
         var partFiles = 0
         if options.cluster == .whole {
@@ -108,21 +122,30 @@ public enum Converter {
         var summary = ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: unmapped)
         summary.notes = checkpoint.notes
         summary.partFiles = partFiles
+        if options.targetLayout == .olmo, resolved.table.layout != .olmo {
+            summary.warnings = OLMoConfigBuilder.inexpressible(moe, model: model).map { "OLMo-core cannot express \($0): the converted model computes differently" }
+        }
         return summary
     }
 
     /// The target's state dict: the source unchanged for the same layout; otherwise the canonical
     /// model rendered through the target table, plus the non-MoE tensors the target has names for.
     static func targetStateDict(
-        _ checkpoint: Checkpoint, resolved: ResolvedLayout, moe: MoEConfig, layout: Layout, format: ContainerFormat
+        _ checkpoint: Checkpoint, model: CanonicalModel, heads: AttentionHeads?, layout: Layout, format: ContainerFormat, variant: String? = nil
     ) throws -> (StateDict, LayoutTable, [String]) {
-        let model = try CanonicalModel(resolved, of: checkpoint, config: moe)
-        let table = TargetLayout.table(for: layout, format: format, model: model)
+        let resolved = model.source
+        let table = try variant.map { try TargetLayout.table(named: $0, for: layout, format: format, model: model) }
+            ?? TargetLayout.table(for: layout, format: format, model: model)
         if table.name == resolved.table.name {
             return (checkpoint.stateDict, table, [])
         }
         let moeEntries = try TargetLayout.render(model, into: table)
-        let (others, unmapped) = NonMoETable.translate(model.otherTensors, from: resolved.table.layout, to: layout)
+        let gated = model.config.activation?.isGated ?? (model.layers.first?.experts.first?.gate != nil)
+        // NeMo's native names are its HF host's: the same family decides its attention.
+        let family = layout == .hf ? HFLayout.Family(rawValue: table.variant) : layout == .nemo ? TargetLayout.hfFamily(for: model) : nil
+        let (others, unmapped) = NonMoETable.translate(
+            model.otherTensors, from: resolved.table.layout, to: layout, latentTarget: family.map(HFLayout.hasLatentAttention) ?? false,
+            context: .init(heads: heads, gated: gated))
         var stateDict = StateDict()
         // Keep the source's order: non-MoE tensors first, then each MoE layer's tensors.
         for entry in others + moeEntries { try stateDict.add(entry) }

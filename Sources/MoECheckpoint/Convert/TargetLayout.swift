@@ -20,6 +20,27 @@ public enum TargetLayout {
         }
     }
 
+    /// The table `--variant name` asks for (`default`, `deepseek_v3`, `grouped`…); the GLU form
+    /// follows the model. An unknown or unwritable name is a usage error listing the choices.
+    public static func table(named name: String, for layout: Layout, format: ContainerFormat, model: CanonicalModel) throws -> LayoutTable {
+        let gated = model.layers.contains { $0.experts.first?.gate != nil }
+        var candidates = LayoutCatalog.tables(for: layout).filter { !$0.variant.hasSuffix("-stacked") }
+        if layout == .megatron || layout == .nemo {
+            candidates = candidates.filter { $0.variant.hasSuffix("-nonglu") != gated }
+        }
+        if layout == .megatron {
+            // torch_dist's writer names SequentialMLP experts one way only.
+            let distributed = MegatronLayout.ExpertClass.distributed.rawValue
+            candidates = candidates.filter { (format == .torchDist) == $0.variant.hasPrefix(distributed) }
+        }
+        let base = { (variant: String) in variant.replacingOccurrences(of: "-nonglu", with: "") }
+        guard let table = candidates.first(where: { base($0.variant) == name }) else {
+            let choices = Array(Set(candidates.map { base($0.variant) })).sorted().joined(separator: ", ")
+            throw ConvertError.unsupportedTarget(layout: layout, format: format, reason: "no variant '\(name)' here (choices: \(choices))")
+        }
+        return table
+    }
+
     /// torch_dist names SequentialMLP experts `experts.experts.*` with an expert axis; every other
     /// container keeps the legacy `local_experts.{i}` keys.
     static func megatronExperts(for format: ContainerFormat) -> MegatronLayout.ExpertClass {

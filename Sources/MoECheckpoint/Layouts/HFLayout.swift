@@ -15,6 +15,10 @@ public enum HFLayout {
         case fusedV5 = "fused_v5"
     }
 
+    /// DeepSeek-V3's multi-head latent attention has no q/k/v projections and another `o_proj`
+    /// width: no other framework's attention tensors fit it.
+    public static func hasLatentAttention(_ family: Family) -> Bool { family == .deepseekV3 }
+
     /// Every family; on a tie in detection the earlier one wins, so the richest comes first.
     public static let tables: [LayoutTable] = Family.allCases.map(table)
 

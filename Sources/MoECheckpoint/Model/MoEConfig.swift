@@ -80,6 +80,28 @@ public struct MoEConfig: Codable, Equatable, Sendable {
             sharedCombine: overrides.sharedCombine ?? sharedCombine)
     }
 
+    /// The JSON names of the settings a framework's metadata cannot leave out (Megatron `args`,
+    /// an HF `config.json`): without them the target would load with another routing.
+    public var missingRequiredSettings: [String] {
+        [(CodingKeys.topK, topK == nil), (.scoreFunction, scoreFunction == nil), (.normalizeTopK, normalizeTopK == nil)]
+            .filter(\.1).map(\.0.rawValue)
+    }
+
+    /// The command-line option that sets the JSON setting `name` (`cli.md`).
+    public static func option(for name: String) -> String {
+        switch CodingKeys(rawValue: name) {
+        case .topK: return "--top-k K"
+        case .scoreFunction: return "--score softmax|sigmoid"
+        case .normalizeTopK: return "--normalize/--no-normalize"
+        case .scalingFactor: return "--scale S"
+        case .numGroups: return "--groups G"
+        case .groupTopK: return "--group-topk N"
+        case .activation: return "--activation A"
+        case .sharedCombine: return "--shared-combine sum|olmo"
+        case nil: return name
+        }
+    }
+
     /// Parses the compact JSON written by `json` (the recorded config).
     public init(json text: String) throws {
         self = try JSONDecoder().decode(MoEConfig.self, from: Data(text.utf8))

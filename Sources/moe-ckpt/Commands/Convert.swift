@@ -28,6 +28,12 @@ extension MoECkpt {
         @Option(help: "Cast weights (keep, bf16, fp16, fp32); the expert bias always stays float32.")
         var dtype: DTypeChoice = .keep
 
+        @Option(help: "The target table variant: olmo dropless|default; hf deepseek_v3, qwen3_moe, qwen3_next, mixtral, olmoe, glm4_moe; megatron sequential|grouped|te_grouped. Default: what fits the model.")
+        var variant: String?
+
+        @Flag(help: "Run 'verify SRC DST' after writing; exit 1 if it finds a difference.")
+        var verify = false
+
         @Flag(help: "Replace DST if it exists.")
         var force = false
 
@@ -61,6 +67,7 @@ extension MoECkpt {
             if compress && format != .hdf5 { throw ValidationError("'--compress' needs '--format hdf5'") }
             if let shardSize, shardSize < 1 { throw ValidationError("'--shard-size' must be at least 1") }
             if part != nil && finalize { throw ValidationError("'--part' and '--finalize' are separate steps; give one") }
+            if part != nil && verify { throw ValidationError("'--verify' needs the whole result; give it to '--finalize'") }
         }
 
         /// `--part`/`--finalize` as the library's step.
@@ -75,7 +82,7 @@ extension MoECkpt {
             var options = ConvertOptions(
                 source: source, destination: destination, targetLayout: to, targetFormat: format, expertParallel: ep,
                 dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides(),
-                compress: compress)
+                compress: compress, targetVariant: variant)
             options.cluster = try clusterStep()
             options.maxShardBytes = shardSize
             let summary = try Converter.run(options, progress: progress)
@@ -89,7 +96,13 @@ extension MoECkpt {
             } else {
                 print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
             }
+            for warning in summary.warnings { Diagnostics.warn(warning) }
             for note in summary.notes { print("note: \(note)") }
+            if verify {
+                let report = try Verifier.run(VerifyRequest(a: source, b: destination, overrides: try routing.overrides()))
+                print(report.text)
+                if !report.passed { throw ExitCode(1) }
+            }
         }
     }
 }

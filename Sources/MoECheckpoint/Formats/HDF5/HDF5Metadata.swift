@@ -55,7 +55,7 @@ struct HDF5Metadata: Sendable {
                 (kind, text) = (.hfConfig, String(decoding: bytes, as: UTF8.self))
             case .megatronArgs(_, let fields): (kind, text) = (.megatronArgs, JSONWriter.compact(.object(fields)))
             case .olmo(_, let config): (kind, text) = (.olmoConfig, JSONWriter.compact(.object(config)))
-            case .recorded(_, let config): (kind, text) = (.recorded, JSONWriter.compact(config.json))
+            case .recorded(_, let config, _): (kind, text) = (.recorded, JSONWriter.compact(config.json))
             }
             return .object(JSONObject([("kind", .string(kind.rawValue)), ("file", .string(source.file)), ("text", .string(text))]))
         }

@@ -40,8 +40,16 @@ enum MegatronArgsPickle {
 
     /// A Namespace holding the fields Megatron's MoE needs, for outputs whose source had no
     /// `args` (`MegatronArgs.fieldNames` are the names it reads back).
-    static func namespace(moe: MoEConfig, dims: MoELayerDims?, layers: Int, moeLayers: [Int], expertParallel: Int) -> PickleValue {
+    static func namespace(
+        moe: MoEConfig, dims: MoELayerDims?, layers: Int, moeLayers: [Int], expertParallel: Int, heads: AttentionHeads? = nil
+    ) -> PickleValue {
         let state = PickleDict()
+        if let heads {
+            state.set("num_attention_heads", .integer(heads.heads))
+            state.set("group_query_attention", .bool(heads.groups != heads.heads))
+            state.set("num_query_groups", .integer(heads.groups))
+            state.set("kv_channels", .integer(heads.headDim))
+        }
         state.set("num_layers", .integer(layers))
         if let dims {
             state.set("hidden_size", .integer(dims.hiddenSize))

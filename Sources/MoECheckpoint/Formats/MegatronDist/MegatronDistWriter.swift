@@ -63,7 +63,7 @@ public enum MegatronDistWriter: CheckpointWriter {
         let layers = Set(request.stateDict.keys.compactMap { MegatronDistKeys.splitLayer($0)?.layer })
         return MegatronArgsPickle.namespace(
             moe: request.moe, dims: resolved?.layers.first?.dims, layers: layers.count,
-            moeLayers: resolved?.layers.map(\.layer) ?? [], expertParallel: request.parallelism.expertParallel)
+            moeLayers: resolved?.layers.map(\.layer) ?? [], expertParallel: request.parallelism.expertParallel, heads: request.attentionHeads)
     }
 
     /// `moe_layer_freq` given as a pattern (a list, or an int > 1) makes Megatron name layers

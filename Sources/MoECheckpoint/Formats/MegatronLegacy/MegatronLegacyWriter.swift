@@ -32,7 +32,7 @@ public enum MegatronLegacyWriter: CheckpointWriter {
         let iteration = objects[topLevel: "iteration"]?.intValue ?? 1
         let args = try MegatronNamespace.forWriting(
             source: objects[topLevel: "args"], moe: request.moe, layout: layout, expertParallel: ep,
-            paramsDType: layout?.layers.first?.tensor(for: .routerWeight)?.entry.dtype)
+            paramsDType: layout?.layers.first?.tensor(for: .routerWeight)?.entry.dtype, heads: request.attentionHeads)
         let iterationName = String(format: "iter_%07d", iteration)
         let iterationFolder = (path as NSString).appendingPathComponent(iterationName)
         let scope = request.scope

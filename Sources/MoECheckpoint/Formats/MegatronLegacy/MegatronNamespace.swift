@@ -52,7 +52,8 @@ public enum MegatronNamespace {
     /// The `args` to write: the source's with `expert_model_parallel_size`, `ckpt_format` and any
     /// changed routing fields updated, or a new Namespace when the source had none.
     public static func forWriting(
-        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, expertParallel: Int, paramsDType: DType?
+        source: PickleValue?, moe: MoEConfig, layout: ResolvedLayout?, expertParallel: Int, paramsDType: DType?,
+        heads: AttentionHeads? = nil
     ) throws -> PickleValue {
         let parallel: [(String, PickleValue)] = [
             ("expert_model_parallel_size", .integer(expertParallel)), ("ckpt_format", .string("torch")),
@@ -62,7 +63,15 @@ public enum MegatronNamespace {
             let updates = parallel + routingUpdates(for: moe, existing: MegatronArgs(fields: json))
             if let updated = updating(source, with: updates) { return updated }
         }
-        return make(build(moe: moe, layout: layout, expertParallel: expertParallel, paramsDType: paramsDType))
+        let built = build(moe: moe, layout: layout, expertParallel: expertParallel, paramsDType: paramsDType)
+        if let heads {
+            // Megatron splits `linear_qkv` by these; a reader of this checkpoint needs them too.
+            built.set("num_attention_heads", .integer(heads.heads))
+            built.set("group_query_attention", .bool(heads.groups != heads.heads))
+            built.set("num_query_groups", .integer(heads.groups))
+            built.set("kv_channels", .integer(heads.headDim))
+        }
+        return make(built)
     }
 
     /// A Namespace from scratch: parallel sizes, model dims from the tensors, routing from `moe`.

@@ -39,5 +39,9 @@ public enum OLMoDCPWriter: CheckpointWriter {
         try writer.finish(checkpointID: OLMoDCPReader.modelFolder)
         let metadata = "{\"ephemeral\": false, \"version\": \"\(version)\"}"
         try request.scope.sharedFile(Array(metadata.utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.stepMetadataName))
+        if let table = request.table {
+            let config = OLMoConfigBuilder.make(stateDict: request.stateDict, table: table, moe: request.moe, heads: request.attentionHeads)
+            try request.scope.sharedFile(Array(JSONWriter.pretty(.object(config)).utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.configName))
+        }
     }
 }

@@ -10,7 +10,8 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
         let items = request.stateDict.entries.map { (name: $0.key, source: $0.source) }
         // "format: pt" is what transformers expects; the routing config rides along so that
         // `inspect` of the output shows what `inspect` of the source showed.
-        let metadata = [("format", "pt"), (ConfigSource.recordKey, JSONWriter.compact(request.moe.json))]
+        var metadata = [("format", "pt"), (ConfigSource.recordKey, JSONWriter.compact(request.moe.json))]
+        if let heads = request.attentionHeads { metadata.append((ConfigSource.headsRecordKey, JSONWriter.compact(heads.json))) }
         if request.singleFile {
             try SafetensorsWriter.write(items, metadata: metadata, to: path)
             request.progress?.advance(by: request.stateDict.totalBytes)
@@ -50,7 +51,8 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
             try request.scope.sharedFile(bytes, to: configPath)
             return
         }
-        let config = HFConfigBuilder.make(family: family, stateDict: request.stateDict, moe: request.moe, sourceConfig: request.sourceConfig)
+        let config = HFConfigBuilder.make(
+            family: family, stateDict: request.stateDict, moe: request.moe, heads: request.attentionHeads, sourceConfig: request.sourceConfig)
         try request.scope.sharedFile(Array((JSONWriter.pretty(.object(config)) + "\n").utf8), to: configPath)
     }
 }
