@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -70,8 +71,9 @@ def remove(path):
         os.remove(path)
 
 
-def run_size(moe, python, layers, torch_limit):
-    """All jobs of one checkpoint size; returns the result rows."""
+def run_size(moe, python, layers, torch_limit, full_limit):
+    """All jobs of one checkpoint size (the core ones above `full_limit` bytes, to bound the
+    run time); returns the result rows."""
     hf = os.path.join(DATA, f"hf_{layers}l")
     if not os.path.exists(hf):
         subprocess.run([os.path.join(BIN, "BenchSynth"), "--out", hf, "--layers", str(layers)], check=True)
@@ -106,14 +108,21 @@ def run_size(moe, python, layers, torch_limit):
         remove(os.path.join(out, "torch_hf_nemo.safetensors"))
     megatron = os.path.join(DATA, f"megatron_{layers}l")
     job("hf → megatron torch_dist", convert(hf, "--to", "megatron", "--format", "torch_dist"), keep=megatron)
-    job("megatron torch_dist → hf", convert(megatron, "--to", "hf"))
-    job("megatron torch_dist → megatron torch_dist --ep 8", convert(megatron, "--to", "megatron", "--format", "torch_dist", "--ep", "8"))
+    full = nbytes <= full_limit
+    if full:
+        job("megatron torch_dist → hf", convert(megatron, "--to", "hf"))
+        job("megatron torch_dist → megatron torch_dist --ep 8", convert(megatron, "--to", "megatron", "--format", "torch_dist", "--ep", "8"))
     olmo = os.path.join(DATA, f"olmo_{layers}l")
+    if not full:
+        # Large sizes: the core jobs only (the run must fit the machine's time), verify of one layer.
+        inspect_latency(moe, layers, nbytes, rows, {"hf": hf, "megatron": megatron})
+        verify_layers(moe, hf, megatron, layers, nbytes, rows, ["--layer", "0"], 1)
+        remove(megatron)
+        remove(out)
+        return rows
     job("megatron torch_dist → olmo dcp", convert(megatron, "--to", "olmo", "--format", "dcp"), keep=olmo)
     inspect_latency(moe, layers, nbytes, rows, {"hf": hf, "megatron": megatron, "olmo": olmo})
-    verify = timed([moe, "verify", hf, megatron], cold=False)
-    rows.append({"layers": layers, "bytes": nbytes, "job": "verify hf megatron (per layer, warm)",
-                 "seconds": verify["seconds"] / layers, "rss": verify["rss"], "cpu": verify["cpu"] / layers, "load": verify["load"]})
+    verify_layers(moe, hf, megatron, layers, nbytes, rows, [], layers)
     remove(megatron)
     job("olmo dcp → hf", convert(olmo, "--to", "hf"))
     job("olmo dcp → megatron torch_dist", convert(olmo, "--to", "megatron", "--format", "torch_dist"))
@@ -123,15 +132,30 @@ def run_size(moe, python, layers, torch_limit):
     return rows
 
 
+def verify_layers(moe, hf, megatron, layers, nbytes, rows, flags, count):
+    """`verify` of the HF source against its torch_dist conversion, time per layer (warm)."""
+    try:
+        verify = timed([moe, "verify", hf, megatron] + flags, cold=False)
+        rows.append({"layers": layers, "bytes": nbytes, "job": "verify hf megatron (per layer, warm)",
+                     "seconds": verify["seconds"] / count, "rss": verify["rss"], "cpu": verify["cpu"] / count, "load": verify["load"]})
+        print(json.dumps(rows[-1]), flush=True)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        rows.append({"layers": layers, "bytes": nbytes, "job": "verify hf megatron", "failed": True})
+
+
 def inspect_latency(moe, layers, nbytes, rows, sources):
     for name, path in sources.items():
         times = []
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         for _ in range(10):
             start = time.monotonic()
             subprocess.run([moe, "inspect", "--json", path], capture_output=True, check=True)
             times.append(time.monotonic() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / 10
         rows.append({"layers": layers, "bytes": nbytes, "job": f"inspect --json {name} (best of 10, warm)", "seconds": min(times),
-                     "load": os.getloadavg()[0]})
+                     "cpu": cpu, "load": os.getloadavg()[0]})
         print(json.dumps(rows[-1]), flush=True)
 
 
@@ -170,7 +194,7 @@ def write_report(rows, path, machine):
                 continue
             t = r["seconds"]
             if r["job"].startswith("inspect"):
-                lines.append(f"| {label} | {r['job']} | {t * 1000:.0f} ms | | | | | | | {r['load']:.1f} |")
+                lines.append(f"| {label} | {r['job']} | {t * 1000:.0f} ms | | | | {r.get('cpu', 0) * 1000:.0f} ms | | | {r['load']:.1f} |")
                 continue
             if r["job"].startswith("verify"):
                 lines.append(f"| {label} | {r['job']} | {t:.2f} | | | | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} | | {r['load']:.1f} |")
@@ -193,10 +217,13 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "scripts", "bench", "results.md"))
     parser.add_argument("--python", default=VENV_PY, help="the fixtures virtualenv's python (torch baseline); '' to skip")
     parser.add_argument("--torch-limit-gb", type=float, default=6.0, help="largest checkpoint the torch script may load (it needs ~2× in RAM)")
+    parser.add_argument("--full-limit-gb", type=float, default=6.0, help="larger checkpoints run only the core jobs")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic HF checkpoints")
+    parser.add_argument("--no-build", action="store_true", help="use the release binaries already built")
     args = parser.parse_args()
-    subprocess.run(["swift", "build", "-c", "release", "--product", "moe-ckpt", "--static-swift-stdlib"], cwd=ROOT, check=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "BenchSynth"], cwd=ROOT, check=True)
+    if not args.no_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "moe-ckpt", "--static-swift-stdlib"], cwd=ROOT, check=True)
+        subprocess.run(["swift", "build", "-c", "release", "--product", "BenchSynth"], cwd=ROOT, check=True)
     moe = os.path.join(BIN, "moe-ckpt")
     python = args.python if args.python and os.path.exists(args.python) else None
     os.makedirs(DATA, exist_ok=True)
@@ -205,7 +232,7 @@ def main():
     machine = f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, {platform.platform()}; started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()}"
     rows = []
     for layers in args.layers:
-        rows += run_size(moe, python, layers, args.torch_limit_gb * 1e9)
+        rows += run_size(moe, python, layers, args.torch_limit_gb * 1e9, args.full_limit_gb * 1e9)
         write_report(rows, args.out, machine)
         if not args.keep:
             remove(os.path.join(DATA, f"hf_{layers}l"))

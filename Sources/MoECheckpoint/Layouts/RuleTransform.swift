@@ -133,6 +133,21 @@ enum Transpose {
         _ from: UnsafeRawPointer, _ rows: Int, _ cols: Int, _ sourceStride: Int, _ to: UnsafeMutableRawPointer, _ targetStride: Int, _: T.Type
     ) {
         let size = MemoryLayout<T>.size
+        blocks(rows, cols) { rowRange, colRange in
+            for r in rowRange {
+                let sourceRow = from + r * sourceStride * size
+                for c in colRange {
+                    let value = sourceRow.loadUnaligned(fromByteOffset: c * size, as: T.self)
+                    (to + (c * targetStride + r) * size).storeBytes(of: value, as: T.self)
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with each 64×64 block (rows, columns) of a `[rows, cols]` matrix, so a
+    /// transpose touches a cache-sized piece of source and target at a time.
+    @inline(__always)
+    private static func blocks(_ rows: Int, _ cols: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
         let block = 64
         var r0 = 0
         while r0 < rows {
@@ -140,13 +155,7 @@ enum Transpose {
             var c0 = 0
             while c0 < cols {
                 let c1 = min(c0 + block, cols)
-                for r in r0..<r1 {
-                    let sourceRow = from + r * sourceStride * size
-                    for c in c0..<c1 {
-                        let value = sourceRow.loadUnaligned(fromByteOffset: c * size, as: T.self)
-                        (to + (c * targetStride + r) * size).storeBytes(of: value, as: T.self)
-                    }
-                }
+                body(r0..<r1, c0..<c1)
                 c0 = c1
             }
             r0 = r1
@@ -157,31 +166,22 @@ enum Transpose {
     /// stores with the shuffle done in registers, inside the same 64×64 cache blocks; edges
     /// that do not fill a tile go element by element.
     private static func halves(_ from: UnsafeRawPointer, _ rows: Int, _ cols: Int, _ sourceStride: Int, _ to: UnsafeMutableRawPointer, _ targetStride: Int) {
-        let block = 64
         @inline(__always) func one(_ r: Int, _ c: Int) {
             (to + (c * targetStride + r) * 2).storeBytes(of: from.loadUnaligned(fromByteOffset: (r * sourceStride + c) * 2, as: UInt16.self), as: UInt16.self)
         }
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(r0 + block, rows)
-            var c0 = 0
-            while c0 < cols {
-                let c1 = min(c0 + block, cols)
-                let fullCols = c0 + (c1 - c0) / 4 * 4
-                var r = r0
-                while r + 4 <= r1 {
-                    var c = c0
-                    while c < fullCols {
-                        tile(from + (r * sourceStride + c) * 2, sourceStride * 2, to + (c * targetStride + r) * 2, targetStride * 2)
-                        c += 4
-                    }
-                    for rr in r..<r + 4 { for cc in fullCols..<c1 { one(rr, cc) } }
-                    r += 4
+        blocks(rows, cols) { rowRange, colRange in
+            let fullCols = colRange.lowerBound + colRange.count / 4 * 4
+            var r = rowRange.lowerBound
+            while r + 4 <= rowRange.upperBound {
+                var c = colRange.lowerBound
+                while c < fullCols {
+                    tile(from + (r * sourceStride + c) * 2, sourceStride * 2, to + (c * targetStride + r) * 2, targetStride * 2)
+                    c += 4
                 }
-                for rr in r..<r1 { for cc in c0..<c1 { one(rr, cc) } }
-                c0 = c1
+                for rr in r..<r + 4 { for cc in fullCols..<colRange.upperBound { one(rr, cc) } }
+                r += 4
             }
-            r0 = r1
+            for rr in r..<rowRange.upperBound { for cc in colRange { one(rr, cc) } }
         }
     }
 
