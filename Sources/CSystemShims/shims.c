@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <unistd.h>
 #include "csystem_shims.h"
 
@@ -11,4 +12,8 @@ ssize_t csys_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *of
         if (off_out) *off_out = out;
     }
     return n;
+}
+
+int csys_start_writeback(int fd, int64_t offset, int64_t count) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)count, SYNC_FILE_RANGE_WRITE);
 }

@@ -8,4 +8,8 @@
 /// Returns bytes copied, or -1 with errno set.
 ssize_t csys_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len);
 
+/// sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE): starts writeback of a written
+/// range without waiting for it. Returns 0, or -1 with errno set.
+int csys_start_writeback(int fd, int64_t offset, int64_t count);
+
 #endif

@@ -23,6 +23,13 @@ public struct WriteRequest: Sendable {
     public var source: String?
     /// The source's non-tensor pickle values, for writers of the same framework.
     public var pickledObjects = PickledObjects()
+    /// Which files this process writes (everything, one `--part`, or `--finalize`'s shared files).
+    public var scope = OutputScope()
+    /// `--shard-size`: the size at which a data file (safetensors shard, DCP data file) is full
+    /// and the next one starts.
+    public var maxShardBytes = WriteRequest.defaultMaxShardBytes
+    /// transformers' historical default shard size.
+    public static let defaultMaxShardBytes = 5_000_000_000
     /// The attention head layout, when known, for metadata that states it (Megatron `args`, HF
     /// and OLMo-core `config.json`).
     public var attentionHeads: AttentionHeads?

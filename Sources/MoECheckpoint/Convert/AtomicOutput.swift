@@ -14,9 +14,30 @@ public final class AtomicOutput {
     private let force: Bool
     private var finished = false
 
+    /// Whether a failed run leaves `temporary` for a retry (a cluster's shared staging tree).
+    private let keepsTemporary: Bool
+
     /// Refuses an existing destination without `force`, and any destination inside or equal to
     /// one of `sources`.
-    public init(destination: String, force: Bool, sources: [String]) throws {
+    public convenience init(destination: String, force: Bool, sources: [String]) throws {
+        let parent = try Self.checkedParent(destination: destination, force: force, sources: sources)
+        let name = URL(fileURLWithPath: destination).standardizedFileURL.lastPathComponent
+        let temporary = (parent as NSString).appendingPathComponent(".\(name).moe-ckpt-\(getpid()).tmp")
+        try? FileManager.default.removeItem(atPath: temporary)
+        self.init(destination: destination, force: force, temporary: temporary, keepsTemporary: false)
+    }
+
+    /// An output whose temporary tree is `temporary`, shared by several processes and kept
+    /// when this process stops before `commit` (`PartedOutput`).
+    init(destination: String, force: Bool, temporary: String, keepsTemporary: Bool) {
+        self.destination = destination
+        self.force = force
+        self.temporary = temporary
+        self.keepsTemporary = keepsTemporary
+    }
+
+    /// The destination's parent folder, after the checks every output makes.
+    static func checkedParent(destination: String, force: Bool, sources: [String]) throws -> String {
         let absolute = URL(fileURLWithPath: destination).standardizedFileURL.path
         for source in sources {
             let src = URL(fileURLWithPath: source).standardizedFileURL.path
@@ -27,20 +48,16 @@ public final class AtomicOutput {
         if FileManager.default.fileExists(atPath: destination) && !force {
             throw ConvertError.destinationExists(destination: destination)
         }
-        let url = URL(fileURLWithPath: absolute)
-        let parent = url.deletingLastPathComponent().path
+        let parent = URL(fileURLWithPath: absolute).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FileError.notFound(path: parent)
         }
-        self.destination = destination
-        self.force = force
-        temporary = (parent as NSString).appendingPathComponent(".\(url.lastPathComponent).moe-ckpt-\(getpid()).tmp")
-        try? FileManager.default.removeItem(atPath: temporary)
+        return parent
     }
 
     deinit {
-        if !finished { discard() }
+        if !finished && !keepsTemporary { discard() }
     }
 
     /// Moves the finished temporary output into place (replacing the destination under `force`).

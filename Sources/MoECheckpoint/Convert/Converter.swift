@@ -30,6 +30,10 @@ public struct ConvertOptions: Sendable {
     public var overrides: MoEConfig
     /// `--compress` (HDF5 targets).
     public var compress: Bool
+    /// What this process does of a conversion spread over several (`--part`, `--finalize`).
+    public var cluster: ClusterStep = .whole
+    /// `--shard-size`: bytes after which a data file is full.
+    public var maxShardBytes: Int?
     /// `--variant`: the target table variant, when the default choice is not the one wanted
     /// (OLMo-core's capacity-based `default` MoE, a particular HF family).
     public var targetVariant: String?
@@ -65,6 +69,8 @@ public struct ConvertSummary: Sendable {
     public let unmapped: [String]
     /// The source's notes (optimizer state not converted, ...), shown after the summary.
     public var notes: [String] = []
+    /// Data files this process wrote for its `--part`.
+    public var partFiles = 0
     /// What the target cannot represent faithfully, shown as warnings.
     public var warnings: [String] = []
 }
@@ -93,7 +99,6 @@ public enum Converter {
         let (native, table, unmapped) = try targetStateDict(
             checkpoint, model: model, heads: heads, layout: options.targetLayout, format: format, variant: options.targetVariant)
         let stateDict = try cast(native, to: options.dtype, biasKeys: biasKeys(native, table: table))
-        let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
         var parallelism = try targetParallelism(options, source: checkpoint.parallelism, format: format)
         parallelism.expertParallel = ep
         var request = WriteRequest(
@@ -108,15 +113,25 @@ public enum Converter {
             request.pickledObjects.stateDict = []
         }
         request.attentionHeads = heads
-        do {
-            try writer.write(request, to: output.temporary)
-            try output.commit()
-        } catch {
-            output.discard()
-            throw error
+        request.maxShardBytes = options.maxShardBytes ?? WriteRequest.defaultMaxShardBytes
+        var partFiles = 0
+        if options.cluster == .whole {
+            let output = try AtomicOutput(destination: options.destination, force: options.force, sources: [checkpoint.path])
+            do {
+                try writer.write(request, to: output.temporary)
+                try output.commit()
+            } catch {
+                output.discard()
+                throw error
+            }
+        } else {
+            if request.singleFile { throw PartError.singleFileTarget(destination: options.destination, format: format) }
+            partFiles = try ClusterStep.run(
+                options.cluster, writer: writer, request: request, destination: options.destination, force: options.force, source: checkpoint.path)
         }
         var summary = ConvertSummary(tensors: stateDict.count, bytes: stateDict.totalBytes, format: format, unmapped: unmapped)
         summary.notes = checkpoint.notes
+        summary.partFiles = partFiles
         if options.targetLayout == .olmo, resolved.table.layout != .olmo {
             summary.warnings = OLMoConfigBuilder.inexpressible(moe, model: model).map { "OLMo-core cannot express \($0): the converted model computes differently" }
         }

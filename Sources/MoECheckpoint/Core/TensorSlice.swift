@@ -32,4 +32,13 @@ public struct TensorSlice: TensorSource {
     public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         try base.withBytes(in: byteOffset + range.lowerBound..<byteOffset + range.upperBound, body)
     }
+
+    /// Drops the base's pages of the slice's `range` (a layer's experts of a torch_dist source).
+    public func evict(_ range: Range<Int>) {
+        base.evict(byteOffset + range.lowerBound..<byteOffset + range.upperBound)
+    }
+
+    public func prefetch(_ range: Range<Int>) {
+        base.prefetch(byteOffset + range.lowerBound..<byteOffset + range.upperBound)
+    }
 }

@@ -136,10 +136,17 @@ public struct CastTensor: TensorSource {
     }
 
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        if base.dtype == dtype { return try base.withBytes(body) }
-        defer { base.evict() }
-        let out = try base.withBytes { src -> [UInt8] in
-            var out = [UInt8](repeating: 0, count: src.count / base.dtype.byteSize * dtype.byteSize)
+        try withBytes(in: 0..<byteCount, body)
+    }
+
+    /// Casts only the elements of `range` (element-aligned), reading only their source bytes.
+    public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let (from, to) = (base.dtype.byteSize, dtype.byteSize)
+        let sourceRange = range.lowerBound / to * from..<range.upperBound / to * from
+        if base.dtype == dtype { return try base.withBytes(in: sourceRange, body) }
+        defer { base.evict(sourceRange) }
+        let out = try base.withBytes(in: sourceRange) { src -> [UInt8] in
+            var out = [UInt8](repeating: 0, count: src.count / from * to)
             try out.withUnsafeMutableBytes { try DTypeConversion.convert(src, from: base.dtype, into: $0, to: dtype) }
             return out
         }

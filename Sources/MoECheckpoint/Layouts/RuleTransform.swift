@@ -120,7 +120,7 @@ enum Transpose {
         from: UnsafeRawPointer, rows: Int, cols: Int, sourceStride: Int, to: UnsafeMutableRawPointer, targetStride: Int, elementSize: Int
     ) {
         switch elementSize {
-        case 2: typed(from, rows, cols, sourceStride, to, targetStride, UInt16.self)
+        case 2: halves(from, rows, cols, sourceStride, to, targetStride)
         case 4: typed(from, rows, cols, sourceStride, to, targetStride, UInt32.self)
         case 1: typed(from, rows, cols, sourceStride, to, targetStride, UInt8.self)
         case 8: typed(from, rows, cols, sourceStride, to, targetStride, UInt64.self)
@@ -133,6 +133,21 @@ enum Transpose {
         _ from: UnsafeRawPointer, _ rows: Int, _ cols: Int, _ sourceStride: Int, _ to: UnsafeMutableRawPointer, _ targetStride: Int, _: T.Type
     ) {
         let size = MemoryLayout<T>.size
+        blocks(rows, cols) { rowRange, colRange in
+            for r in rowRange {
+                let sourceRow = from + r * sourceStride * size
+                for c in colRange {
+                    let value = sourceRow.loadUnaligned(fromByteOffset: c * size, as: T.self)
+                    (to + (c * targetStride + r) * size).storeBytes(of: value, as: T.self)
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with each 64×64 block (rows, columns) of a `[rows, cols]` matrix, so a
+    /// transpose touches a cache-sized piece of source and target at a time.
+    @inline(__always)
+    private static func blocks(_ rows: Int, _ cols: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
         let block = 64
         var r0 = 0
         while r0 < rows {
@@ -140,16 +155,51 @@ enum Transpose {
             var c0 = 0
             while c0 < cols {
                 let c1 = min(c0 + block, cols)
-                for r in r0..<r1 {
-                    let sourceRow = from + r * sourceStride * size
-                    for c in c0..<c1 {
-                        let value = sourceRow.loadUnaligned(fromByteOffset: c * size, as: T.self)
-                        (to + (c * targetStride + r) * size).storeBytes(of: value, as: T.self)
-                    }
-                }
+                body(r0..<r1, c0..<c1)
                 c0 = c1
             }
             r0 = r1
         }
+    }
+
+    /// 2-byte elements (bf16, f16), the common case: 4×4 tiles moved as four 8-byte loads and
+    /// stores with the shuffle done in registers, inside the same 64×64 cache blocks; edges
+    /// that do not fill a tile go element by element.
+    private static func halves(_ from: UnsafeRawPointer, _ rows: Int, _ cols: Int, _ sourceStride: Int, _ to: UnsafeMutableRawPointer, _ targetStride: Int) {
+        @inline(__always) func one(_ r: Int, _ c: Int) {
+            (to + (c * targetStride + r) * 2).storeBytes(of: from.loadUnaligned(fromByteOffset: (r * sourceStride + c) * 2, as: UInt16.self), as: UInt16.self)
+        }
+        blocks(rows, cols) { rowRange, colRange in
+            let fullCols = colRange.lowerBound + colRange.count / 4 * 4
+            var r = rowRange.lowerBound
+            while r + 4 <= rowRange.upperBound {
+                var c = colRange.lowerBound
+                while c < fullCols {
+                    tile(from + (r * sourceStride + c) * 2, sourceStride * 2, to + (c * targetStride + r) * 2, targetStride * 2)
+                    c += 4
+                }
+                for rr in r..<r + 4 { for cc in fullCols..<colRange.upperBound { one(rr, cc) } }
+                r += 4
+            }
+            for rr in r..<rowRange.upperBound { for cc in colRange { one(rr, cc) } }
+        }
+    }
+
+    /// Transposes the 4×4 tile of 16-bit elements at `source` into `target`.
+    @inline(__always)
+    private static func tile(_ source: UnsafeRawPointer, _ sourceRow: Int, _ target: UnsafeMutableRawPointer, _ targetRow: Int) {
+        let a = source.loadUnaligned(as: UInt64.self)
+        let b = source.loadUnaligned(fromByteOffset: sourceRow, as: UInt64.self)
+        let c = source.loadUnaligned(fromByteOffset: 2 * sourceRow, as: UInt64.self)
+        let d = source.loadUnaligned(fromByteOffset: 3 * sourceRow, as: UInt64.self)
+        let low16: UInt64 = 0x0000_FFFF_0000_FFFF, low32: UInt64 = 0x0000_0000_FFFF_FFFF
+        let ab0 = (a & low16) | ((b & low16) << 16)  // a0 b0 a2 b2
+        let ab1 = ((a >> 16) & low16) | (b & ~low16)  // a1 b1 a3 b3
+        let cd0 = (c & low16) | ((d & low16) << 16)
+        let cd1 = ((c >> 16) & low16) | (d & ~low16)
+        target.storeBytes(of: (ab0 & low32) | (cd0 << 32), as: UInt64.self)  // a0 b0 c0 d0
+        target.storeBytes(of: (ab1 & low32) | (cd1 << 32), toByteOffset: targetRow, as: UInt64.self)
+        target.storeBytes(of: (ab0 >> 32) | (cd0 & ~low32), toByteOffset: 2 * targetRow, as: UInt64.self)
+        target.storeBytes(of: (ab1 >> 32) | (cd1 & ~low32), toByteOffset: 3 * targetRow, as: UInt64.self)
     }
 }

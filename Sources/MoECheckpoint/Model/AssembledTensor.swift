@@ -32,20 +32,37 @@ public struct AssembledTensor: TensorSource {
     /// Bytes of one unit (one expert of one layer): each is a contiguous slice of the output.
     private var unitBytes: Int { byteCount / max(units.count, 1) }
 
-    /// Streams unit by unit: a batch of units (one per core) is assembled in parallel and written
-    /// while the next batch is prefetched. Memory stays at a few units, not the whole tensor.
+    /// Streams unit by unit as a pipeline: the source pages of the next batches are requested
+    /// ahead (`MADV_WILLNEED`), a batch of units (one per core) is assembled in parallel, and a
+    /// writer thread writes the previous batch meanwhile. Memory stays at a few units.
     public func write(to output: OutputFile) throws {
         if isPassThrough { return try units[0][0].write(to: output) }
+        if output.isCounting { return try output.write(self) }
         let batch = max(ProcessInfo.processInfo.activeProcessorCount, 1)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(unitBytes * batch, 1), alignment: 64)
-        defer { buffer.deallocate() }
-        for part in units.prefix(batch).joined() { part.prefetch() }
+        let ahead = batch * Self.prefetchBatches
+        for part in units.prefix(batch + ahead).joined() { part.prefetch() }
+        let pipeline = WriteBehind(output: output, slotBytes: unitBytes * batch)
         for start in stride(from: 0, to: units.count, by: batch) {
             let batchUnits = start..<min(start + batch, units.count)
-            for part in units[batchUnits.upperBound..<min(batchUnits.upperBound + batch, units.count)].joined() { part.prefetch() }
-            try assemble(batchUnits, into: SharedBuffer(buffer))
-            try output.write(UnsafeRawBufferPointer(rebasing: buffer[0..<batchUnits.count * unitBytes]))
+            let window = min(batchUnits.upperBound + ahead, units.count)
+            for part in units[min(window, batchUnits.upperBound + ahead - batch)..<window].joined() { part.prefetch() }
+            try pipeline.withSlot { buffer in
+                try assemble(batchUnits, into: SharedBuffer(buffer))
+                return batchUnits.count * unitBytes
+            }
         }
+        try pipeline.finish()
+    }
+
+    /// Batches whose source pages are requested before they are assembled.
+    static let prefetchBatches = 3
+
+    /// Requests the source pages of the units that meet `range`.
+    public func prefetch(_ range: Range<Int>) {
+        let size = max(unitBytes, 1)
+        let first = range.lowerBound / size, last = min((range.upperBound + size - 1) / size, units.count)
+        guard first < last else { return }
+        for part in units[first..<last].joined() { part.prefetch() }
     }
 
     public func evict(_ range: Range<Int>) {
@@ -58,6 +75,20 @@ public struct AssembledTensor: TensorSource {
         defer { buffer.deallocate() }
         try assemble(units.indices, into: SharedBuffer(buffer))
         return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<byteCount]))
+    }
+
+    /// Assembles only the units that meet `range` (a cluster part's experts of a DCP tensor).
+    public func withBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        if isPassThrough { return try units[0][0].withBytes(in: range, body) }
+        let size = max(unitBytes, 1)
+        let first = range.lowerBound / size
+        let last = min((range.upperBound + size - 1) / size, units.count)
+        guard first < last else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: (last - first) * unitBytes, alignment: 64)
+        defer { buffer.deallocate() }
+        try assemble(first..<last, into: SharedBuffer(buffer))
+        let base = first * unitBytes
+        return try body(UnsafeRawBufferPointer(rebasing: buffer[range.lowerBound - base..<range.upperBound - base]))
     }
 
     /// Assembles `indices` in parallel, unit `indices.lowerBound + i` into slot `i` of `target`,

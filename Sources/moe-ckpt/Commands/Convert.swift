@@ -46,6 +46,15 @@ extension MoECkpt {
         @Flag(help: "Compress the output (hdf5 only: chunked shuffle + deflate; smaller, slower to read).")
         var compress = false
 
+        @Option(help: ArgumentHelp("Write only part I of N (1 ≤ I ≤ N) into a staging folder beside DST; see docs/cluster.md.", valueName: "I/N"))
+        var part: String?
+
+        @Flag(help: "After every --part I/N has finished: write the shared metadata and move the result to DST.")
+        var finalize = false
+
+        @Option(help: ArgumentHelp("Start a new data file (safetensors shard, DCP .distcp) after this many bytes (default 5000000000).", valueName: "BYTES"))
+        var shardSize: Int?
+
         @OptionGroup var sourceOptions: SourceOptions
         @OptionGroup var routing: MoEConfigOptions
 
@@ -64,24 +73,38 @@ extension MoECkpt {
             if let tp, tp < 1 { throw ValidationError("'--tp' must be at least 1") }
             if let pp, pp < 1 { throw ValidationError("'--pp' must be at least 1") }
             if compress && format != .hdf5 { throw ValidationError("'--compress' needs '--format hdf5'") }
+            if let shardSize, shardSize < 1 { throw ValidationError("'--shard-size' must be at least 1") }
+            if part != nil && finalize { throw ValidationError("'--part' and '--finalize' are separate steps; give one") }
+            if part != nil && verify { throw ValidationError("'--verify' needs the whole result; give it to '--finalize'") }
+        }
+
+        /// `--part`/`--finalize` as the library's step.
+        func clusterStep() throws -> ClusterStep {
+            if let part { return .part(try ConvertPart(parsing: part)) }
+            return finalize ? .finalize : .whole
         }
 
         func run() throws {
             let showProgress = isatty(STDERR_FILENO) != 0
             let progress = showProgress ? Self.progressPrinter(start: Date()) : nil
-            let summary = try Converter.run(
-                ConvertOptions(
-                    source: source, destination: destination, targetLayout: to, targetFormat: format, expertParallel: ep,
-                    tensorParallel: tp, pipelineParallel: pp,
-                    dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides(),
-                    compress: compress, targetVariant: variant),
-                progress: progress)
+            var options = ConvertOptions(
+                source: source, destination: destination, targetLayout: to, targetFormat: format, expertParallel: ep,
+                tensorParallel: tp, pipelineParallel: pp,
+                dtype: dtype, force: force, sourceLayout: sourceOptions.from, overrides: try routing.overrides(),
+                compress: compress, targetVariant: variant)
+            options.cluster = try clusterStep()
+            options.maxShardBytes = shardSize
+            let summary = try Converter.run(options, progress: progress)
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             if !summary.unmapped.isEmpty {
                 let shown = summary.unmapped.prefix(12).joined(separator: ", ")
                 Diagnostics.warn("\(summary.unmapped.count) non-MoE tensor(s) have no \(to.rawValue) name and were not written: \(shown)\(summary.unmapped.count > 12 ? ", …" : "")")
             }
-            print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
+            if case .part(let part) = options.cluster {
+                print("wrote part \(part.label) of \(destination) (\(summary.partFiles) data file(s)); '--finalize' makes it appear once every part has finished")
+            } else {
+                print("wrote \(destination): \(summary.tensors) tensors, \(summary.bytes) bytes, \(to.rawValue) \(summary.format.rawValue)")
+            }
             for warning in summary.warnings { Diagnostics.warn(warning) }
             for note in summary.notes { print("note: \(note)") }
             if verify {

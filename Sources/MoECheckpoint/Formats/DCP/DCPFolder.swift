@@ -21,6 +21,9 @@ public final class DCPFolder: @unchecked Sendable {
     private var mapped: [String: MappedFile] = [:]
     private var opened = 0
     private var itemsRead = 0
+    /// Items already parsed: a stacked tensor read expert by expert opens (and CRC-checks) each
+    /// item once, not once per expert.
+    private var parsed: [DCPStorageKey: TorchRecordTensor] = [:]
 
     /// The name of the metadata file.
     public static let metadataName = ".metadata"
@@ -153,6 +156,10 @@ public final class DCPFolder: @unchecked Sendable {
     /// The tensor stored for `chunk` of `fqn`, checked against the chunk and the tensor's dtype.
     func chunkTensor(_ fqn: String, chunk: DCPChunk, dtype: DType) throws -> TorchRecordTensor {
         let key = DCPStorageKey(fqn: fqn, offsets: chunk.offsets)
+        lock.lock()
+        let known = parsed[key]
+        lock.unlock()
+        if let known { return known }
         guard let info = metadata.storage[key] else { throw DCPError.missingStorage(file: metadataPath, key: fqn, offsets: chunk.offsets) }
         let file = try dataFile(info.relativePath)
         let label = "\(file.path)[\(info.offset)..<\(info.offset + info.length)]"
@@ -172,6 +179,10 @@ public final class DCPFolder: @unchecked Sendable {
         guard tensor.shape == chunk.sizes else {
             throw DCPError.blobShapeMismatch(file: label, key: fqn, expected: chunk.sizes, found: tensor.shape)
         }
-        return try save.source(for: tensor, key: fqn)
+        let source = try save.source(for: tensor, key: fqn)
+        lock.lock()
+        parsed[key] = source
+        lock.unlock()
+        return source
     }
 }

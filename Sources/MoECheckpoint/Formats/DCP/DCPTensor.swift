@@ -48,4 +48,25 @@ public struct DCPTensor: TensorSource {
         }
         return try out.withUnsafeBytes(body)
     }
+
+    /// Drops the mapped pages of the items that hold `range`, so a conversion streaming through a
+    /// DCP source keeps only the experts in hand resident.
+    public func evict(_ range: Range<Int>) {
+        forEachItem(meeting: range) { file, bytes in file.release(bytes) }
+    }
+
+    /// Starts reading the items that hold `range`.
+    public func prefetch(_ range: Range<Int>) {
+        forEachItem(meeting: range) { file, bytes in file.prefetch(bytes) }
+    }
+
+    /// The data file and byte range of every stored item that meets `range`.
+    private func forEachItem(meeting range: Range<Int>, _ body: (MappedFile, Range<Int>) -> Void) {
+        for geometry in index.meeting(range) {
+            guard let info = folder.metadata.storage[DCPStorageKey(fqn: fqn, offsets: geometry.chunk.offsets)],
+                let file = try? folder.dataFile(info.relativePath)
+            else { continue }
+            body(file, info.range)
+        }
+    }
 }

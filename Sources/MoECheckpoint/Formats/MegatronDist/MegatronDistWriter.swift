@@ -13,18 +13,20 @@ public enum MegatronDistWriter: CheckpointWriter {
     public static let writesSingleFile = false
 
     public static func write(_ request: WriteRequest, to path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let scope = request.scope
+        try scope.makeDirectory(path)
         let carried = try carriedCommon(request)
         let args = carried?.args ?? builtArgs(request)
         let iteration = carried?.iteration ?? 1
         let iterationName = String(format: "iter_%07d", iteration)
         let folder = (path as NSString).appendingPathComponent(iterationName)
         let plan = MegatronDistPlan(request, allowStacking: !layersArePatterned(args))
-        let writer = try DCPWriter(folder: folder, flavor: .megatron, progress: request.progress)
+        let writer = try DCPWriter(folder: folder, flavor: .megatron, progress: request.progress, scope: scope, maxFileBytes: request.maxShardBytes)
         for tensor in plan.tensors { try writer.write(tensor) }
         // Local-spec linears have no extra state: Megatron saves `torch.save([None])`.
         for (fqn, rank) in plan.objects { try writer.write(object: .list(PickleList([.none])), fqn: fqn, rank: rank) }
         try writer.finish(checkpointID: iterationName)
+        guard scope.writesSharedFiles else { return }
 
         let common = PickleDict()
         common.set("args", args)
@@ -34,10 +36,12 @@ public enum MegatronDistWriter: CheckpointWriter {
         common.set("content_metadata", .dict(PickleDict([
             (.string("singleton_local_shards"), .bool(false)), (.string("chained_optim_avoid_prefix"), .bool(true)),
         ])))
-        try TorchSaveWriter.write(.dict(common), to: (folder as NSString).appendingPathComponent(MegatronDistReader.commonName), archiveName: "common")
+        if let output = try scope.sharedOutput((folder as NSString).appendingPathComponent(MegatronDistReader.commonName)) {
+            try TorchSaveWriter.write(.dict(common), into: output, archiveName: "common")
+        }
         let config = "{\"sharded_backend\": \"torch_dist\", \"sharded_backend_version\": 1, \"common_backend\": \"torch\", \"common_backend_version\": 1}"
-        try OutputFile.write(Array(config.utf8), to: (folder as NSString).appendingPathComponent(MegatronDistReader.configName))
-        try OutputFile.write(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(MegatronDistReader.latestName))
+        try scope.sharedFile(Array(config.utf8), to: (folder as NSString).appendingPathComponent(MegatronDistReader.configName))
+        try scope.sharedFile(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(MegatronDistReader.latestName))
     }
 
     /// The source's `args` and iteration, when the source was a Megatron checkpoint whose file

@@ -46,8 +46,9 @@ public enum MegatronLegacyWriter: CheckpointWriter {
             glu: argsFields?["swiglu"]?.boolValue == true || argsFields?["quick_geglu"]?.boolValue == true)
         let splits = try tensorParallelSplits(request.stateDict.entries, args: argsFields, sizes: sizes)
         let iterationFolder = (path as NSString).appendingPathComponent(String(format: "iter_%07d", iteration))
+        let scope = request.scope
         try FileManager.default.createDirectory(atPath: iterationFolder, withIntermediateDirectories: true)
-        try OutputFile.write(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(LegacyRankFiles.trackerName))
+        try scope.sharedFile(Array(String(iteration).utf8), to: (path as NSString).appendingPathComponent(LegacyRankFiles.trackerName))
         var counted = Set<Int>()
         for tp in 0..<sizes.tensor {
             for pp in 0..<sizes.pipeline {
@@ -64,13 +65,14 @@ public enum MegatronLegacyWriter: CheckpointWriter {
                     root.set("num_floating_point_operations_so_far", objects[topLevel: "num_floating_point_operations_so_far"] ?? .integer(0))
                     let folder = (iterationFolder as NSString).appendingPathComponent(
                         LegacyRankFiles.folderName(tensorRank: tp, pipelineRank: pp, expertRank: ep, sizes: sizes))
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
-                    try TorchSaveWriter.write(
-                        .dict(root), storages: storages, to: (folder as NSString).appendingPathComponent(LegacyRankFiles.fileName),
-                        archiveName: archiveName)
+                    try scope.makeDirectory(folder)
+                    let output = try scope.dataFile((folder as NSString).appendingPathComponent(LegacyRankFiles.fileName))
+                    try TorchSaveWriter.write(.dict(root), storages: storages, into: output, archiveName: archiveName)
                     // Progress counts each source tensor once, when the first rank holding (part of) it is written.
                     let fresh = sourceIndices.filter { counted.insert($0).inserted }
-                    request.progress?.advance(by: fresh.reduce(0) { $0 + request.stateDict.entries[$1].source.byteCount })
+                    if !output.isCounting {
+                        request.progress?.advance(by: fresh.reduce(0) { $0 + request.stateDict.entries[$1].source.byteCount })
+                    }
                 }
             }
         }

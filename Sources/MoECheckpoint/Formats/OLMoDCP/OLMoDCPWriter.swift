@@ -14,9 +14,10 @@ public enum OLMoDCPWriter: CheckpointWriter {
     static let version = "3.0.0"
 
     public static func write(_ request: WriteRequest, to path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        try request.scope.makeDirectory(path)
         let writer = try DCPWriter(
-            folder: (path as NSString).appendingPathComponent(OLMoDCPReader.modelFolder), flavor: .olmo, progress: request.progress)
+            folder: (path as NSString).appendingPathComponent(OLMoDCPReader.modelFolder), flavor: .olmo, progress: request.progress,
+            scope: request.scope, maxFileBytes: request.maxShardBytes)
         let ep = max(request.parallelism.expertParallel, 1)
         for entry in request.stateDict.entries {
             let rows = entry.shape.first ?? 1
@@ -37,10 +38,10 @@ public enum OLMoDCPWriter: CheckpointWriter {
         }
         try writer.finish(checkpointID: OLMoDCPReader.modelFolder)
         let metadata = "{\"ephemeral\": false, \"version\": \"\(version)\"}"
-        try OutputFile.write(Array(metadata.utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.stepMetadataName))
+        try request.scope.sharedFile(Array(metadata.utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.stepMetadataName))
         if let table = request.table {
             let config = OLMoConfigBuilder.make(stateDict: request.stateDict, table: table, moe: request.moe, heads: request.attentionHeads)
-            try OutputFile.write(Array(JSONWriter.pretty(.object(config)).utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.configName))
+            try request.scope.sharedFile(Array(JSONWriter.pretty(.object(config)).utf8), to: (path as NSString).appendingPathComponent(OLMoDCPReader.configName))
         }
     }
 }

@@ -42,12 +42,29 @@ public enum SafetensorsWriter {
         return (prefix + json, order)
     }
 
+    /// How far ahead of the tensor being written the source is requested from the disk.
+    static let prefetchBytes = 64 << 20
+
     /// Writes `items` to a new file at `path`, streaming one tensor at a time.
     public static func write(_ items: [Item], metadata: [(key: String, value: String)] = [], to path: String) throws {
+        try write(items, metadata: metadata, into: try OutputFile(creating: path))
+    }
+
+    /// Writes `items` into `output` (a fresh file, or a counting one that only sizes it) and closes it.
+    public static func write(_ items: [Item], metadata: [(key: String, value: String)] = [], into output: OutputFile) throws {
+        let path = output.path
         let (header, order) = try plan(items, metadata: metadata, file: path)
-        let output = try OutputFile(creating: path)
         try output.write(header)
-        for item in order {
+        // Keep the disk reading the next tensors while this one is transformed and written:
+        // `order[index..<prefetched]` (`window` bytes) has been requested.
+        var (prefetched, window) = (0, 0)
+        for (index, item) in order.enumerated() {
+            while !output.isCounting, prefetched < order.count, window < Self.prefetchBytes {
+                order[prefetched].source.prefetch()
+                window += order[prefetched].source.byteCount
+                prefetched += 1
+            }
+            window -= prefetched > index ? item.source.byteCount : 0
             let start = output.position
             try output.write(item.source)
             let written = output.position - start

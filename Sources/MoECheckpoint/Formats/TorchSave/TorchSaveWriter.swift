@@ -36,8 +36,14 @@ public enum TorchSaveWriter {
         /// A dense tensor over a new storage holding `bytes`, which must stay valid until the
         /// archive is written (a DCP chunk inside its tensor's `withBytes`).
         public mutating func tensor(dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer) -> PickleValue {
+            tensor(dtype: dtype, shape: shape, size: bytes.count) { emit in try emit(bytes) }
+        }
+
+        /// A dense tensor over a new storage of `size` bytes that `produce` streams on demand (a
+        /// counted archive never calls it).
+        public mutating func tensor(dtype: DType, shape: [Int], size: Int, produce: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) -> PickleValue {
             let key = nextKey
-            records.append(Record(key: key, size: bytes.count) { emit in try emit(bytes) })
+            records.append(Record(key: key, size: size, produce: produce))
             return .tensor(.dense(key: key, dtype: dtype, shape: shape))
         }
 
@@ -64,7 +70,17 @@ public enum TorchSaveWriter {
         _ root: PickleValue, storages: Storages = Storages(), to path: String, archiveName: String, progress: Progress? = nil,
         extraRecords: [(name: String, bytes: [UInt8])] = []
     ) throws {
-        try write(root, storages: storages, into: try TorchZipWriter(path: path, archiveName: archiveName), progress: progress, extraRecords: extraRecords)
+        try write(root, storages: storages, into: try OutputFile(creating: path), archiveName: archiveName, progress: progress, extraRecords: extraRecords)
+    }
+
+    /// Writes the archive as the whole of `output` (a real or a counting file) and closes it.
+    public static func write(
+        _ root: PickleValue, storages: Storages = Storages(), into output: OutputFile, archiveName: String, progress: Progress? = nil,
+        extraRecords: [(name: String, bytes: [UInt8])] = []
+    ) throws {
+        try write(
+            root, storages: storages, into: TorchZipWriter(owning: output, archiveName: archiveName), progress: output.isCounting ? nil : progress,
+            extraRecords: extraRecords)
     }
 
     /// Writes `root` and its storages into `zip` and finishes it: one code path for `.pt` files,

@@ -30,10 +30,15 @@ public final class TorchZipWriter {
     }
 
     /// Creates the archive file (which must not exist yet).
-    public init(path: String, archiveName: String) throws {
-        self.path = path
+    public convenience init(path: String, archiveName: String) throws {
+        self.init(owning: try OutputFile(creating: path), archiveName: archiveName)
+    }
+
+    /// Writes the archive as the whole of `output` and closes it on `finish`.
+    public init(owning output: OutputFile, archiveName: String) {
+        self.path = output.path
         self.archiveName = archiveName
-        output = try OutputFile(creating: path)
+        self.output = output
         base = 0
         ownsOutput = true
     }
@@ -73,10 +78,16 @@ public final class TorchZipWriter {
         try output.write(Self.localHeader(name: name, headerOffset: headerOffset, size: size))
         var crc: UInt32 = 0
         var written = 0
-        try produce { bytes in
-            crc = Zlib.crc32(bytes, continuing: crc)
-            written += bytes.count
-            try output.write(bytes)
+        if output.isCounting {
+            // Sizing a file another process writes: the record's size is known, its bytes are not read.
+            try output.skip(size)
+            written = size
+        } else {
+            try produce { bytes in
+                crc = Zlib.crc32(bytes, continuing: crc)
+                written += bytes.count
+                try output.write(bytes)
+            }
         }
         guard written == size else { throw FileError.shortWrite(path: path, expected: size, written: written) }
         var descriptor: [UInt8] = []
