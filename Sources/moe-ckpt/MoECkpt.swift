@@ -20,6 +20,8 @@ struct MoECkpt: ParsableCommand {
         // A write past `ulimit -f` must fail with EFBIG (and exit 2), not kill the process.
         signal(SIGXFSZ, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
+        // libhdf5 can crash on a hostile file; inside its calls that ends as exit 2 and one line.
+        CrashGuard.install()
         let command: ParsableCommand
         do {
             command = try parseAsRoot()

@@ -266,4 +266,18 @@ struct HDF5HostileTests {
         #expect(name == path && object == "/nope" && call == "H5Dopen2")
         #expect(message.contains("not found") || message.contains("doesn't exist"), "\(message)")
     }
+
+    @Test("a file that crashes libhdf5 itself ends as exit 2 and a line naming it, never a core dump")
+    func libhdf5CrashIsContained() throws {
+        let file = Fixtures.repo.appendingPathComponent("scripts/fuzz/known/libhdf5-1.10.8-free-invalid-pointer.h5").path
+        let dir = try TestSupport.temporaryDirectory()
+        for arguments in [["inspect", file], ["convert", file, dir.appendingPathComponent("out").path, "--to", "hf"]] {
+            let run = try TestSupport.run(arguments)
+            #expect(run.status == 2, "\(arguments[0]): \(run.status) \(run.stderr)")
+            let last = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+            // This libhdf5 aborts on it; a fixed one may refuse it with an ordinary error instead.
+            #expect(last.hasPrefix("moe-ckpt: error: \(file):"), "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
 }

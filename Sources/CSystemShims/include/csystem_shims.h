@@ -12,4 +12,12 @@ ssize_t csys_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *of
 /// range without waiting for it. Returns 0, or -1 with errno set.
 int csys_start_writeback(int fd, int64_t offset, int64_t count);
 
+/// A guard around calls into C libraries that are not hardened against hostile files (libhdf5):
+/// once installed (by the command-line tool only), SIGSEGV, SIGBUS, SIGABRT, SIGFPE and SIGILL
+/// while armed print `message` to stderr and exit with status 2; unarmed, they crash as before.
+void csys_crash_guard_install(void);
+/// Arms the guard (nestable); the message of the outermost arm is the one printed.
+void csys_crash_guard_arm(const char *message);
+void csys_crash_guard_disarm(void);
+
 #endif

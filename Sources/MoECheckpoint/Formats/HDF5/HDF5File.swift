@@ -28,6 +28,7 @@ final class HDF5File: @unchecked Sendable {
     /// a file cut inside its superblock (`HDF5Superblock`).
     static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
         let size = try fileSize(path)
+        HDF5Library.guardFile(path)
         return try HDF5Library.withLock {
             let scope = HDF5Scope(file: path, object: "/")
             guard try scope.check(H5Fis_hdf5(path), call: "H5Fis_hdf5") > 0 else {

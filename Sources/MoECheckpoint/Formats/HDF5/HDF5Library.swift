@@ -1,4 +1,5 @@
 import CHDF5
+import CSystemShims
 import Foundation
 
 /// Process-wide access to libhdf5: one lock, a silenced error stack, and the only code that
@@ -16,12 +17,32 @@ enum HDF5Library {
     /// `H5Eset_auto2(H5E_DEFAULT, NULL, NULL)` was called. In thread-safe builds that setting
     /// lives in the calling thread's error stack, so it is set on every entry rather than once
     /// per process: a test runner or a worker pool calls from many threads. The call is cheap.
+    ///
+    /// libhdf5 is not hardened against hostile files (`docs/security.md`): a corrupt file can make
+    /// it abort or fault. While the lock is held the crash guard is armed, so in the command-line
+    /// tool such a crash ends as one error line naming the file and exit 2.
     @discardableResult
     static func withLock<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
+        csys_crash_guard_arm(crashMessage)
+        defer { csys_crash_guard_disarm() }
         _ = H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)
         return try body()
+    }
+
+    /// The line the crash guard prints; names the HDF5 file opened last.
+    nonisolated(unsafe) private static var crashMessage = message(file: "an HDF5 file")
+
+    /// Names `file` in the crash guard's line from now on (called before a file is opened).
+    static func guardFile(_ file: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        crashMessage = message(file: file)
+    }
+
+    private static func message(file: String) -> String {
+        "moe-ckpt: error: \(file): libhdf5 crashed decoding this file: expected a valid HDF5 file, found a corrupt or hostile one\n"
     }
 
     /// The messages on the calling thread's error stack, outermost (the API function) to
