@@ -86,17 +86,17 @@ struct NonMoETableTests {
 }
 
 @Suite("row blocks")
-struct RowBlocksTensorTests {
+struct GatheredRowBlocksTests {
     @Test("any byte range reads the right rows, inside one block or across several")
     func partialReads() throws {
         let a = NonMoETableTests.tagged(1, rows: 4), b = NonMoETableTests.tagged(2, rows: 3)
-        let joined = try #require(RowBlocksTensor([.init(a, rows: 1..<3), .init(b, rows: 0..<3), .init(a, rows: 0..<1)]))
+        let joined = try #require(GatheredTensor(sources: [a, b], rowBlocks: [.init(0, rows: 1..<3), .init(1, rows: 0..<3), .init(0, rows: 0..<1)]))
         let all = try joined.bytes()
         let expected = try Array(a.bytes()[8..<24]) + b.bytes() + Array(a.bytes()[0..<8])
         #expect(all == expected)
         for range in [0..<4, 4..<12, 10..<30, 16..<40, 0..<48, 40..<48, 47..<48] {
             #expect(try joined.withBytes(in: range) { Array($0) } == Array(expected[range]), "\(range)")
         }
-        #expect(RowBlocksTensor([.init(a, rows: 2..<5)]) == nil, "rows outside the source")
+        #expect(GatheredTensor(sources: [a], rowBlocks: [.init(0, rows: 2..<5)]) == nil, "rows outside the source")
     }
 }

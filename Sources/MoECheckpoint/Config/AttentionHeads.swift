@@ -1,5 +1,5 @@
 /// How attention splits into heads: what it takes to fuse separate q/k/v projections into
-/// Megatron's `linear_qkv` or to cut them back out (`RowBlocksTensor.headGroups`), and what an HF
+/// Megatron's `linear_qkv` or to cut them back out (`NonMoETable.Join.headGroups`), and what an HF
 /// `config.json` must state.
 ///
 /// The shapes alone do not tell it (a `[32, 32]` query is 2 heads of 16 or 4 of 8), so it comes

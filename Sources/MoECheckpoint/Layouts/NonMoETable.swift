@@ -171,8 +171,8 @@ public enum NonMoETable {
         case .concatRows:
             guard context.gated else { return [(row.parts[1], tensor)] }
             guard let rows = tensor.shape.first, rows % 2 == 0,
-                let gate = RowBlocksTensor([.init(tensor, rows: 0..<rows / 2)]),
-                let up = RowBlocksTensor([.init(tensor, rows: rows / 2..<rows)])
+                let gate = GatheredTensor(sources: [tensor], rowBlocks: [.init(0, rows: 0..<rows / 2)]),
+                let up = GatheredTensor(sources: [tensor], rowBlocks: [.init(0, rows: rows / 2..<rows)])
             else { return nil }
             return [(row.parts[0], gate), (row.parts[1], up)]
         case .headGroups:
@@ -183,7 +183,7 @@ public enum NonMoETable {
             var start = 0
             var parts: [(String, any TensorSource)] = []
             for (name, size) in zip(row.parts, sizes) {
-                guard let part = RowBlocksTensor(RowBlocksTensor.strided(tensor, groups: heads.groups, stride: stride, start: start, count: size)) else {
+                guard let part = GatheredTensor.strided(tensor, groups: heads.groups, stride: stride, start: start, count: size) else {
                     return nil
                 }
                 parts.append((name, part))
@@ -202,18 +202,16 @@ public enum NonMoETable {
         case .concatRows:
             guard context.gated else { return parts[1] }
             guard let gate = parts[0], let up = parts[1], let g = gate.shape.first, let u = up.shape.first else { return nil }
-            return RowBlocksTensor([.init(gate, rows: 0..<g), .init(up, rows: 0..<u)])
+            return GatheredTensor(sources: [gate, up], rowBlocks: [.init(0, rows: 0..<g), .init(1, rows: 0..<u)])
         case .headGroups:
             guard let heads = context.heads, parts.allSatisfy({ $0 != nil }) else { return nil }
             let sizes = heads.groupRows
-            var blocks: [RowBlocksTensor.Block] = []
-            for group in 0..<heads.groups {
-                for (part, size) in zip(parts, sizes) {
-                    guard let part, part.shape.first == size * heads.groups else { return nil }
-                    blocks.append(.init(part, rows: group * size..<(group + 1) * size))
-                }
+            let sources = parts.compactMap { $0 }
+            guard zip(sources, sizes).allSatisfy({ $0.shape.first == $1 * heads.groups }) else { return nil }
+            let blocks = (0..<heads.groups).flatMap { group in
+                sizes.enumerated().map { part, size in GatheredTensor.RowBlock(part, rows: group * size..<(group + 1) * size) }
             }
-            return RowBlocksTensor(blocks)
+            return GatheredTensor(sources: sources, rowBlocks: blocks)
         }
     }
 }
