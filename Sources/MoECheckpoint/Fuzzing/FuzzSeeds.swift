@@ -28,7 +28,10 @@ public enum FuzzSeeds {
         let model = StateDictPickle.orderedDict(tensors: tensors, objects: [], storages: &storages)
         var moe = MoEConfig(topK: 2)
         moe.scoreFunction = .sigmoid
-        let args = MegatronArgsPickle.namespace(moe: moe, dims: nil, layers: 2, moeLayers: [1], expertParallel: 2)
+        let fields = MegatronNamespace.build(moe: moe, layout: nil, paramsDType: .float32)
+        fields.set("moe_layer_freq", .list(PickleList([.int(0), .int(1)])))
+        fields.set("expert_model_parallel_size", .integer(2))
+        let args = MegatronNamespace.make(fields)
         let root = PickleDict([(.string("model"), .dict(model)), (.string("args"), args), (.string("iteration"), .int(1))])
         return (.dict(root), storages)
     }

@@ -1,5 +1,5 @@
 /// Megatron-LM's `args` (an `argparse.Namespace`) as pickle data: its fields as JSON for
-/// `MegatronArgs`, and a Namespace built from a routing config when the source had none.
+/// `MegatronArgs`.
 enum MegatronArgsPickle {
     /// The attribute dict of a pickled `argparse.Namespace`.
     static func attributes(_ value: PickleValue?) -> PickleDict? {
@@ -42,40 +42,5 @@ enum MegatronArgsPickle {
             return nil
         default: return nil
         }
-    }
-
-    /// A Namespace holding the fields Megatron's MoE needs, for outputs whose source had no
-    /// `args` (`MegatronArgs.fieldNames` are the names it reads back).
-    static func namespace(
-        moe: MoEConfig, dims: MoELayerDims?, layers: Int, moeLayers: [Int], expertParallel: Int, heads: AttentionHeads? = nil
-    ) -> PickleValue {
-        let state = PickleDict()
-        if let heads {
-            state.set("num_attention_heads", .integer(heads.heads))
-            state.set("group_query_attention", .bool(heads.groups != heads.heads))
-            state.set("num_query_groups", .integer(heads.groups))
-            state.set("kv_channels", .integer(heads.headDim))
-        }
-        state.set("num_layers", .integer(layers))
-        if let dims {
-            state.set("hidden_size", .integer(dims.hiddenSize))
-            state.set("num_experts", .integer(dims.numExperts))
-            state.set("moe_ffn_hidden_size", dims.ffnHiddenSize.map(PickleValue.integer) ?? .none)
-            state.set("moe_shared_expert_intermediate_size", dims.sharedFFNHiddenSize.map(PickleValue.integer) ?? .none)
-        }
-        state.set("moe_layer_freq", moeLayers.count == layers ? .int(1) : .list(PickleList((0..<layers).map { .int(moeLayers.contains($0) ? 1 : 0) })))
-        state.set("moe_router_topk", moe.topK.map(PickleValue.integer) ?? .none)
-        state.set("moe_router_score_function", .string(moe.scoreFunction?.rawValue ?? "softmax"))
-        state.set("moe_router_pre_softmax", .bool(moe.scoreFunction == .softmax && moe.normalizeTopK == false))
-        state.set("moe_router_topk_scaling_factor", moe.scalingFactor.flatMap { $0 == 1 ? nil : PickleValue.double($0) } ?? .none)
-        state.set("moe_router_num_groups", moe.numGroups.map(PickleValue.integer) ?? .none)
-        state.set("moe_router_group_topk", moe.groupTopK.map(PickleValue.integer) ?? .none)
-        state.set("swiglu", .bool(moe.activation == .swiglu))
-        state.set("squared_relu", .bool(moe.activation == .relu2))
-        state.set("expert_model_parallel_size", .integer(expertParallel))
-        state.set("tensor_model_parallel_size", .int(1))
-        state.set("pipeline_model_parallel_size", .int(1))
-        state.set("ckpt_format", .string("torch_dist"))
-        return .object(PickleInstance(callable: .global(module: "argparse", name: "Namespace"), args: .tuple([]), state: .dict(state)))
     }
 }

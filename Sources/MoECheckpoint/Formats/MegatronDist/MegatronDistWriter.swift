@@ -60,10 +60,19 @@ public enum MegatronDistWriter: CheckpointWriter {
     /// A Namespace with the MoE fields, for sources without Megatron `args`.
     static func builtArgs(_ request: WriteRequest) -> PickleValue {
         let resolved = request.table.flatMap { try? LayoutResolver.resolve(request.stateDict, with: $0) }
-        let layers = Set(request.stateDict.keys.compactMap { MegatronDistKeys.splitLayer($0)?.layer })
-        return MegatronArgsPickle.namespace(
-            moe: request.moe, dims: resolved?.layers.first?.dims, layers: layers.count,
-            moeLayers: resolved?.layers.map(\.layer) ?? [], expertParallel: request.parallelism.expertParallel, heads: request.attentionHeads)
+        let layers = Set(request.stateDict.keys.compactMap { MegatronDistKeys.splitLayer($0)?.layer }).count
+        let moeLayers = Set(resolved?.layers.map(\.layer) ?? [])
+        let fields = MegatronNamespace.build(
+            moe: request.moe, layout: resolved, paramsDType: resolved?.layers.first?.tensor(for: .routerWeight)?.entry.dtype)
+        fields.set("num_layers", .integer(layers))
+        // A list makes Megatron name layers per key (`layersArePatterned`), as the reader expects.
+        fields.set("moe_layer_freq", moeLayers.count == layers ? .int(1) : .list(PickleList((0..<layers).map { .int(moeLayers.contains($0) ? 1 : 0) })))
+        fields.set("expert_model_parallel_size", .integer(request.parallelism.expertParallel))
+        fields.set("tensor_model_parallel_size", .int(1))
+        fields.set("pipeline_model_parallel_size", .int(1))
+        fields.set("ckpt_format", .string("torch_dist"))
+        MegatronNamespace.setHeads(request.attentionHeads, in: fields)
+        return MegatronNamespace.make(fields)
     }
 
     /// `moe_layer_freq` given as a pattern (a list, or an int > 1) makes Megatron name layers

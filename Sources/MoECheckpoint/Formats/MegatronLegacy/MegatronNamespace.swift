@@ -88,18 +88,21 @@ public enum MegatronNamespace {
         if let layers { built.set("num_layers", .integer(layers)) }
         for (key, value) in parallel { built.set(key, value) }
         if let lastStageLayers { built.set("decoder_last_pipeline_num_layers", .integer(lastStageLayers)) }
-        if let heads {
-            // Megatron splits `linear_qkv` by these; a reader of this checkpoint needs them too.
-            built.set("num_attention_heads", .integer(heads.heads))
-            built.set("group_query_attention", .bool(heads.groups != heads.heads))
-            built.set("num_query_groups", .integer(heads.groups))
-            built.set("kv_channels", .integer(heads.headDim))
-        }
+        setHeads(heads, in: built)
         return make(built)
     }
 
+    /// The head layout, which Megatron splits `linear_qkv` by; a reader of the checkpoint needs it too.
+    static func setHeads(_ heads: AttentionHeads?, in fields: PickleDict) {
+        guard let heads else { return }
+        fields.set("num_attention_heads", .integer(heads.heads))
+        fields.set("group_query_attention", .bool(heads.groups != heads.heads))
+        fields.set("num_query_groups", .integer(heads.groups))
+        fields.set("kv_channels", .integer(heads.headDim))
+    }
+
     /// A Namespace from scratch: model dims from the tensors, routing from `moe` (the caller sets
-    /// the parallel sizes).
+    /// the parallel sizes). Both Megatron writers (legacy, torch_dist) start from it.
     static func build(moe: MoEConfig, layout: ResolvedLayout?, paramsDType: DType?) -> PickleDict {
         let fields = PickleDict()
         let first = layout?.layers.first?.dims
