@@ -20,15 +20,9 @@ struct CrossLibraryMatrixTests {
         var testDescription: String { "\(fixture.name)/\(library) \(format) EP\(ep)" }
 
         static func all(in fixture: FixtureCase) -> [Written] {
-            fixture.libraries.flatMap { library -> [Written] in
-                let folder = fixture.folder.appendingPathComponent(library)
-                guard let data = try? Data(contentsOf: folder.appendingPathComponent("manifest.json")),
-                    let manifest = try? data.withUnsafeBytes({ try JSONParser().parse($0) }).objectValue
-                else { return [] }
-                return (manifest["formats"]?.arrayValue ?? []).compactMap { entry in
-                    guard let object = entry.objectValue, let format = object["format"]?.stringValue, let path = object["path"]?.stringValue else { return nil }
-                    return Written(fixture: fixture, library: library, format: format, ep: object["ep_size"]?.intValue ?? 1,
-                                   path: folder.appendingPathComponent(path).path)
+            fixture.libraries.flatMap { library in
+                FixtureExpectation(fixture: fixture, library: library).formats.map {
+                    Written(fixture: fixture, library: library, format: $0.format, ep: $0.ep, path: $0.path)
                 }
             }
         }

@@ -104,15 +104,28 @@ struct FixtureExpectation: Sendable, CustomTestStringConvertible {
         }
     }
 
-    /// The checkpoint paths of `<lib>/manifest.json` `formats`.
-    var formatPaths: [String] {
+    /// One `<lib>/manifest.json` `formats` entry: the checkpoint's path, its format name
+    /// (`megatron_legacy`, `olmo_core_dcp`, …) and its EP size.
+    struct Format: Sendable {
+        let path: String
+        let format: String
+        let ep: Int
+    }
+
+    /// The `formats` entries of `<lib>/manifest.json`.
+    var formats: [Format] {
         let file = folder.appendingPathComponent("manifest.json")
         guard let data = try? Data(contentsOf: file),
               let object = try? data.withUnsafeBytes({ try JSONParser().parse($0) }).objectValue
         else { return [] }
-        let formats = object["formats"]?.arrayValue ?? []
-        return formats.compactMap { $0.objectValue?["path"]?.stringValue }.map { folder.appendingPathComponent($0).path }
+        return (object["formats"]?.arrayValue ?? []).compactMap { entry in
+            guard let fields = entry.objectValue, let path = fields["path"]?.stringValue, let format = fields["format"]?.stringValue else { return nil }
+            return Format(path: folder.appendingPathComponent(path).path, format: format, ep: fields["ep_size"]?.intValue ?? 1)
+        }
     }
+
+    /// The checkpoint paths of `<lib>/manifest.json` `formats`.
+    var formatPaths: [String] { formats.map(\.path) }
 
     /// `y_f32`, `topk_idx`, `topk_w` of layer `layer` (bare keys, or `layers.{l}.` in multi-layer cases).
     func expected(layer: Int) throws -> (y: [Float], indices: [Int], weights: [Float]) {
