@@ -38,14 +38,22 @@ final class WriteBehind: @unchecked Sendable {
             throw error
         }
         let slot = SharedBuffer(buffer)
-        queue.async { [self] in
+        // The block must not own `self`: if the caller drops it after a failed write while a
+        // block is queued, `deinit` would run on this queue and wait for the queue itself.
+        let writer = Writer(output: output)
+        queue.async { [failure, free] in
             do {
-                try output.write(UnsafeRawBufferPointer(rebasing: slot.buffer[0..<count]))
+                try writer.output.write(UnsafeRawBufferPointer(rebasing: slot.buffer[0..<count]))
             } catch {
                 failure.record(error)
             }
             free.signal()
         }
+    }
+
+    /// The output, handed to the writer thread (which alone touches it until `finish`).
+    private struct Writer: @unchecked Sendable {
+        let output: OutputFile
     }
 
     /// Waits until every queued buffer is written; rethrows the first write error.
