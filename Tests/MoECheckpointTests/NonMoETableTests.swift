@@ -69,6 +69,21 @@ struct NonMoETableTests {
         #expect(AttentionHeads([args], hiddenSize: 32) == AttentionHeads(heads: 2, groups: 2, headDim: 16))
     }
 
+    @Test("a target with an attention of its own (DeepSeek-V3's latent, Qwen3-Next's gated query) takes no Megatron attention")
+    func ownAttentionTargets() throws {
+        for (name, family) in [("group_limited", "deepseek_v3"), ("shared_experts_gated", "qwen3_next")] {
+            let source = Fixtures.repo.appendingPathComponent("Tests/Fixtures/\(name)/megatron/legacy").path
+            let out = try TestSupport.temporaryDirectory().appendingPathComponent("hf").path
+            let summary = try Converter.run(ConvertOptions(source: source, destination: out, targetLayout: .hf))
+            let written = try CheckpointReaders.open(out)
+            #expect(try LayoutCatalog.detect(written).table.variant == family)
+            #expect(summary.unmapped.contains("decoder.layers.0.self_attention.linear_qkv.weight"), "\(name): \(summary.unmapped)")
+            #expect(summary.unmapped.contains("decoder.layers.0.self_attention.linear_proj.weight"), "\(name)")
+            #expect(!written.stateDict.keys.contains { $0.contains("self_attn.") }, "\(name)")
+            #expect(written.stateDict["model.embed_tokens.weight"] != nil, "\(name): the rest is carried")
+        }
+    }
+
     @Test("Megatron → HF → Megatron returns every Megatron tensor bit for bit")
     func megatronRoundTrip() throws {
         let source = Fixtures.repo.appendingPathComponent("Tests/Fixtures/multilayer_softmax_top2/megatron/legacy").path
