@@ -17,9 +17,18 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
     }
 
     let segments: [Segment]
-    /// Literal segments as bytes, for matching without `String` machinery (detection matches
-    /// every key against every row of every table).
-    private let literalBytes: [[UInt8]]
+    /// The segments as a matching program with no reference-counted payload, over one byte
+    /// buffer: detection matches every key against every row of every table, and walking
+    /// `segments` retained and released a `String` per literal.
+    private let steps: [Step]
+    private let literalBytes: [UInt8]
+
+    private enum Step: Hashable, Sendable {
+        case literal(start: Int, count: Int)
+        case capture(Capture)
+        case anyTail
+    }
+
     /// The template text.
     public let template: String
 
@@ -46,7 +55,17 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
         if !rest.isEmpty { segments.append(.literal(String(rest))) }
         if wildcardTail { segments.append(.anyTail) }
         self.segments = segments
-        literalBytes = segments.map { if case .literal(let text) = $0 { return Array(text.utf8) } else { return [] } }
+        var bytes: [UInt8] = []
+        steps = segments.map { segment in
+            switch segment {
+            case .literal(let text):
+                defer { bytes += text.utf8 }
+                return .literal(start: bytes.count, count: text.utf8.count)
+            case .capture(let capture): return .capture(capture)
+            case .anyTail: return .anyTail
+            }
+        }
+        literalBytes = bytes
     }
 
     /// Which captures the pattern has.
@@ -63,19 +82,27 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
     /// Matches `key` against the whole template.
     public func match(_ key: String) -> Match? {
         var key = key
-        return key.withUTF8 { match(bytes: $0) }
+        return key.withUTF8 { match(utf8: $0) }
     }
 
-    private func match(bytes: UnsafeBufferPointer<UInt8>) -> Match? {
+    /// Matches a key's UTF-8 bytes (callers trying many patterns get the bytes once).
+    func match(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Match? {
+        steps.withUnsafeBufferPointer { steps in
+            literalBytes.withUnsafeBufferPointer { literals in
+                Self.run(steps, literals: literals, on: bytes)
+            }
+        }
+    }
+
+    private static func run(_ steps: UnsafeBufferPointer<Step>, literals: UnsafeBufferPointer<UInt8>, on bytes: UnsafeBufferPointer<UInt8>) -> Match? {
         var index = 0
         var result = Match()
-        for (i, segment) in segments.enumerated() {
-            switch segment {
-            case .literal:
-                let literal = literalBytes[i]
-                guard bytes.count - index >= literal.count else { return nil }
-                for (offset, byte) in literal.enumerated() where bytes[index + offset] != byte { return nil }
-                index += literal.count
+        for step in steps {
+            switch step {
+            case .literal(let start, let count):
+                guard bytes.count - index >= count else { return nil }
+                for offset in 0..<count where bytes[index + offset] != literals[start + offset] { return nil }
+                index += count
             case .anyTail:
                 return result
             case .capture(let capture):

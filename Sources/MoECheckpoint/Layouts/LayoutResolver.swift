@@ -48,8 +48,17 @@ public struct ResolvedLayout: Sendable {
     public let otherKeys: [String]
     /// MoE keys the table names as weightless (`_extra_state`).
     public let ignoredKeys: [String]
-    /// How many keys the table recognised: the detection score.
-    public var matchedCount: Int { layers.reduce(0) { $0 + Set($1.tensors.map(\.key)).count } }
+    /// How many (key, layer) pairs the table recognised: the detection score. A layer-stacked
+    /// key counts once per layer it holds. Stored: detection compares it for every table.
+    public let matchedCount: Int
+
+    init(table: LayoutTable, layers: [ResolvedMoELayer], otherKeys: [String], ignoredKeys: [String]) {
+        self.table = table
+        self.layers = layers
+        self.otherKeys = otherKeys
+        self.ignoredKeys = ignoredKeys
+        matchedCount = layers.reduce(0) { $0 + $1.tensors.count }
+    }
 }
 
 /// Why a table does not fit a checkpoint.
@@ -69,13 +78,18 @@ public enum LayoutResolver {
         var others: [String] = []
         var ignored: [String] = []
         for entry in stateDict.entries {
-            if let (rule, match) = table.match(entry.key) {
+            var key = entry.key
+            let (found, isIgnored) = key.withUTF8 { bytes in
+                let found = table.match(utf8: bytes)
+                return (found, found == nil && table.isIgnored(utf8: bytes))
+            }
+            if let (rule, match) = found {
                 if let layer = match.layer {
                     byLayer[layer, default: []].append(MatchedTensor(rule: rule, entry: entry, layer: layer, expert: match.expert))
                 } else {
                     stacked.append((rule, entry))
                 }
-            } else if table.isIgnored(entry.key) {
+            } else if isIgnored {
                 ignored.append(entry.key)
             } else {
                 others.append(entry.key)

@@ -34,15 +34,26 @@ public struct LayoutTable: Sendable {
 
     /// The row and captures for `key`, if the key is an MoE tensor of this table.
     public func match(_ key: String) -> (rule: MappingRule, match: KeyPattern.Match)? {
+        var key = key
+        return key.withUTF8 { match(utf8: $0) }
+    }
+
+    /// `match` over a key's UTF-8 bytes, which detection gets once per key for every table.
+    func match(utf8 key: UnsafeBufferPointer<UInt8>) -> (rule: MappingRule, match: KeyPattern.Match)? {
         for rule in rules {
-            if let match = rule.pattern.match(key) { return (rule, match) }
+            if let match = rule.pattern.match(utf8: key) { return (rule, match) }
         }
         return nil
     }
 
     /// Whether `key` is an explicitly ignored MoE key.
     public func isIgnored(_ key: String) -> Bool {
-        ignored.contains { $0.match(key) != nil }
+        var key = key
+        return key.withUTF8 { isIgnored(utf8: $0) }
+    }
+
+    func isIgnored(utf8 key: UnsafeBufferPointer<UInt8>) -> Bool {
+        ignored.contains { $0.match(utf8: key) != nil }
     }
 
     /// The row that holds `role`, if any.

@@ -15,7 +15,11 @@
 /// - `layers`: `.perKey` (`{layer}` in the key) or `.stacked` (Megatron torch_dist's leading `L`).
 /// - `storedShape`: the on-disk shape when it is a reshape of the logical one, which costs no
 ///   byte movement: OLMo's flat router `[E·D]`, OLMo's `w1` `[E·F, D]`, GroupedMLP's `[D, E·2F]`.
-public struct MappingRule: Sendable, CustomStringConvertible {
+///
+/// A row is a shared, immutable object: detection matches every key against every row of every
+/// table, and each matched tensor keeps its row, so a row costs one reference, not a copy of its
+/// six arrays and strings (that copying was a quarter of `inspect`'s time at 2,000 tensors).
+public final class MappingRule: Sendable, CustomStringConvertible {
     public enum Join: String, Sendable {
         case single
         case concatRows = "concat_rows"
@@ -40,6 +44,14 @@ public struct MappingRule: Sendable, CustomStringConvertible {
     public let storedShape: [DimExpr]?
     /// Where the fact was checked (a `mapping-facts.md` section or a framework file).
     public let provenance: String
+    /// Shape of one unit (one expert of one layer) after join and transpose.
+    public let unitShape: [DimExpr]
+    /// The logical shape: the unit with its stacking axes.
+    public let logicalShape: [DimExpr]
+    /// The shape as stored.
+    public let shape: [DimExpr]
+    /// Whether the rule carries per-expert tensors.
+    public let isExpertRule: Bool
 
     public init(
         _ pattern: KeyPattern, _ parts: [TensorRole], join: Join = .single, transposed: Bool = false,
@@ -57,32 +69,20 @@ public struct MappingRule: Sendable, CustomStringConvertible {
         self.layers = layers ?? (captures.contains(.layer) ? .perKey : .stacked)
         self.storedShape = storedShape
         self.provenance = provenance
+        var unit = parts[0].canonicalShape
+        if parts.count == 2 { unit[0] = 2 * unit[0] }
+        if transposed { unit.reverse() }
+        unitShape = unit
+        var logical = unit
+        if self.experts == .stacked { logical.insert(.e, at: 0) }
+        if self.layers == .stacked { logical.insert(.l, at: 0) }
+        logicalShape = logical
+        shape = storedShape ?? logical
+        isExpertRule = parts.allSatisfy(\.isPerExpert)
         precondition((self.experts == .perKey) == captures.contains(.expert), "{expert} iff per-key experts: \(pattern)")
         precondition((self.layers == .perKey) == captures.contains(.layer), "{layer} iff per-key layers: \(pattern)")
         precondition(parts.allSatisfy { $0.isPerExpert } || self.experts == .none, "only expert roles stack over experts: \(pattern)")
     }
-
-    /// Shape of one unit (one expert of one layer) after join and transpose.
-    public var unitShape: [DimExpr] {
-        var unit = parts[0].canonicalShape
-        if parts.count == 2 { unit[0] = 2 * unit[0] }
-        if transposed { unit.reverse() }
-        return unit
-    }
-
-    /// The logical shape: the unit with its stacking axes.
-    public var logicalShape: [DimExpr] {
-        var shape = unitShape
-        if experts == .stacked { shape.insert(.e, at: 0) }
-        if layers == .stacked { shape.insert(.l, at: 0) }
-        return shape
-    }
-
-    /// The shape as stored.
-    public var shape: [DimExpr] { storedShape ?? logicalShape }
-
-    /// Whether the rule carries per-expert tensors.
-    public var isExpertRule: Bool { parts.allSatisfy(\.isPerExpert) }
 
     public var description: String {
         "\(pattern) ⇄ \(parts.map(\.rawValue).joined(separator: "+")) \(TensorShape.describeSymbolic(shape))"
