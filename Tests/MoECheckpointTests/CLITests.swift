@@ -78,7 +78,7 @@ struct CLITests {
     @Test("convert refuses to overwrite without --force and leaves no partial output on failure")
     func convertSafety() throws {
         guard let fixture = FixtureInspectTests.available.first(where: { $0.layout == .nemo }) else { return }
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let dst = dir.appendingPathComponent("out.safetensors").path
         #expect(try TestSupport.run(["convert", fixture.path, dst, "--to", "nemo"]).status == 0)
         let again = try TestSupport.run(["convert", fixture.path, dst, "--to", "nemo"])
@@ -92,7 +92,7 @@ struct CLITests {
     @Test("convert keeps the float32 expert bias bit-exact under --dtype bf16")
     func dtypeKeepsBias() throws {
         guard let fixture = FixtureInspectTests.available.first(where: { $0.layout == .hf && $0.name == "sigmoid_bias_top2_scale1" }) else { return }
-        let dst = try TestSupport.temporaryDirectory().appendingPathComponent("bf16").path
+        let dst = try TemporaryFolder().url.appendingPathComponent("bf16").path
         let run = try TestSupport.run(["convert", fixture.path, dst, "--to", "hf", "--dtype", "bf16"])
         #expect(run.status == 0, "\(run.stderr)")
         let source = try CheckpointReaders.open(fixture.path).stateDict

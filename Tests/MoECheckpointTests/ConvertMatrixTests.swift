@@ -34,7 +34,7 @@ struct ConvertMatrixTests {
     func convertReporting(
         _ source: String, to layout: Layout, format: ContainerFormat = .safetensors, file: Bool = true, routing: MoEConfig = MoEConfig()
     ) throws -> (path: String, summary: ConvertSummary) {
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let destination = dir.appendingPathComponent(file ? "out.safetensors" : "out").path
         let summary = try Converter.run(
             ConvertOptions(source: source, destination: destination, targetLayout: layout, targetFormat: format, overrides: routing))
@@ -105,7 +105,7 @@ struct ConvertMatrixTests {
     @Test("DeepSeek's latent attention is reported, never renamed onto another framework's attention")
     func latentAttentionIsNotCarried() throws {
         let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("group_limited") })
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let summary = try Converter.run(ConvertOptions(
             source: pair.hf, destination: dir.appendingPathComponent("out.safetensors").path, targetLayout: .megatron, targetFormat: .safetensors))
         #expect(summary.unmapped.contains("model.layers.0.self_attn.o_proj.weight"), "\(summary.unmapped)")
@@ -118,7 +118,7 @@ struct ConvertMatrixTests {
     @Test("a source without routing metadata converts to Megatron or HF only with the routing given")
     func unknownRoutingIsRefused() throws {
         guard let pair = Self.pairs.first else { return }
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         for to in ["megatron", "hf"] {
             let run = try TestSupport.run(["convert", pair.native, dir.appendingPathComponent(to).path, "--to", to])
             #expect(run.status == 2 && run.stderr.contains("needs top_k, score_function, normalize_topk"), "\(run.stderr)")
@@ -134,7 +134,7 @@ struct ConvertMatrixTests {
     func incompleteSource() throws {
         let pair = try #require(Self.pairs.first { $0.caseName.hasSuffix("softmax_top2_renorm") })
         let source = try CheckpointReaders.open(pair.hf)
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let broken = dir.appendingPathComponent("broken.safetensors").path
         let kept = source.stateDict.entries.filter { !$0.key.contains("experts.3.up_proj") && !$0.key.contains("experts.5.") }
         try SafetensorsWriter.write(kept.map { ($0.key, $0.source) }, to: broken)
@@ -171,7 +171,7 @@ struct ConvertMatrixTests {
     @Test("--variant picks OLMo-core's capacity-based MoE; an unknown variant lists the choices; --verify checks the output")
     func variantAndVerify() throws {
         let source = Fixtures.repo.appendingPathComponent("Tests/Fixtures/olmo_default_moe/megatron/legacy").path
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let out = dir.appendingPathComponent("olmo").path
         let run = try TestSupport.run(["convert", source, out, "--to", "olmo", "--variant", "default", "--verify"])
         #expect(run.status == 0, "\(run.stderr)")

@@ -54,7 +54,7 @@ struct CrossLibraryMatrixTests {
 
     @Test("converted into every other library's layout and format, EP 1 and 2: the target library's own MoE tensors and the same routing", arguments: sources)
     func matrix(source: Written) throws {
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let written = Written.all(in: source.fixture)
         let sourceRouting = try InspectReport(checkpoint: try CheckpointReaders.open(source.path)).moe
         // A source that records no routing (NeMo's native file, an OLMo step without config.json)
@@ -100,7 +100,7 @@ struct CrossLibraryMatrixTests {
         let source = try #require(Written.all(in: fixture).first { $0.ep == 1 })
         let original = try CheckpointReaders.open(source.path)
         let routing = try InspectReport(checkpoint: original).moe.topK == nil ? fixture.routing(for: source.library) : MoEConfig()
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         for layout in Layout.allCases {
             for (container, name) in [(ContainerFormat.pt, "out.pt"), (.hdf5, "out.h5"), (.safetensors, "out.safetensors")] {
                 let out = dir.appendingPathComponent("\(layout.rawValue)-\(name)").path

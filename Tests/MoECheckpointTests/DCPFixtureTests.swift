@@ -83,7 +83,7 @@ struct DCPFixtureTests {
     @Test("writing a fixture back at EP=1 and EP=2 reads back bit-identical, each expert chunk in its rank's files", arguments: sources)
     func roundTrips(source: Source) throws {
         let original = try CheckpointReaders.open(source.path)
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         defer { try? FileManager.default.removeItem(at: dir) }
         for ep in [1, 2] {
             let out = dir.appendingPathComponent("ep\(ep)").path
@@ -120,7 +120,7 @@ struct DCPFixtureTests {
         let referenceLayout = try LayoutCatalog.detect(reference)
         if source.layout == .olmo, referenceLayout.table.variant != OLMoLayout.MoEType.dropless.rawValue { return }
         if source.layout == .olmo, referenceLayout.layers.contains(where: \.hasSharedExpert) { return }
-        let out = try TestSupport.temporaryDirectory().appendingPathComponent("out").path
+        let out = try TemporaryFolder().url.appendingPathComponent("out").path
         defer { try? FileManager.default.removeItem(atPath: (out as NSString).deletingLastPathComponent) }
         _ = try Converter.run(ConvertOptions(source: hf, destination: out, targetLayout: source.layout, expertParallel: 2))
         let converted = try CheckpointReaders.open(out)

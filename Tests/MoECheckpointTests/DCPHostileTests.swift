@@ -10,7 +10,7 @@ struct DCPHostileTests {
     /// A valid folder: tensor `w` `[4, 2]` float32 (values 0…7) as two row chunks written by
     /// ranks 0 and 1, plus one bytes item. Returns the folder path.
     static func sample() throws -> String {
-        let folder = try TestSupport.temporaryDirectory().appendingPathComponent("dcp").path
+        let folder = try TemporaryFolder().url.appendingPathComponent("dcp").path
         let writer = try DCPWriter(folder: folder, flavor: .megatron)
         let source = InMemoryTensor(floats: (0..<8).map(Float.init), shape: [4, 2])
         let info = DCPTensorInfo(dtype: .float32, size: [4, 2], chunks: [DCPChunk(offsets: [0, 0], sizes: [2, 2]), DCPChunk(offsets: [2, 0], sizes: [2, 2])])
@@ -123,7 +123,7 @@ struct DCPHostileTests {
 
     @Test("an item whose storage bytes disagree with its size")
     func byteLength() throws {
-        let folder = try TestSupport.temporaryDirectory().appendingPathComponent("dcp").path
+        let folder = try TemporaryFolder().url.appendingPathComponent("dcp").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         let output = try OutputFile(creating: (folder as NSString).appendingPathComponent("__0_0.distcp"))
         // A [2, 2] float32 tensor (16 bytes) whose storage record holds 20.

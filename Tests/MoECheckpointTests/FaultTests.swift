@@ -44,7 +44,7 @@ struct FaultTests {
 
     @Test("SIGKILL at random points leaves no destination or a complete, valid one, and the source is unchanged")
     func killedConversions() throws {
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let source = try Self.makeSource(in: dir)
         let before = try Self.digest(source)
         var generator = SeededGenerator(seed: 11)
@@ -76,7 +76,7 @@ struct FaultTests {
 
     @Test("a write past `ulimit -f` exits 2 with one line and leaves nothing behind")
     func fileSizeLimit() throws {
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let source = try Self.makeSource(in: dir, experts: 8, hidden: 128, ffn: 256)
         let before = try Self.digest(source)
         guard let binary = TestSupport.binary else { throw TestSupport.CLIMissing() }
@@ -100,7 +100,7 @@ struct FaultTests {
 
     @Test("a read-only target exits 2 with one line")
     func readOnlyTarget() throws {
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let source = try Self.makeSource(in: dir, experts: 8, hidden: 64, ffn: 64)
         // /proc is read-only even for root.
         let run = try TestSupport.run(["convert", source, "/proc/moe-ckpt-out.safetensors", "--to", "nemo"])
@@ -110,7 +110,7 @@ struct FaultTests {
 
     @Test("a destination inside the source is refused before anything is written")
     func destinationInsideSource() throws {
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let source = try Self.makeSource(in: dir, experts: 8, hidden: 64, ffn: 64)
         let folder = URL(fileURLWithPath: source).deletingLastPathComponent()
         let run = try TestSupport.run(["convert", folder.path, folder.appendingPathComponent("inner").path, "--to", "nemo"])

@@ -8,12 +8,12 @@ import Testing
 @Suite("hostile HDF5 files")
 struct HDF5HostileTests {
     /// A valid moe-ckpt file with a float32 `[2, 3]` tensor `w` (at `/w`) and an int64 `n`.
-    static func validFile(in scratch: ScratchFolder, name: String = "valid.h5") throws -> String {
+    static func validFile(in scratch: TemporaryFolder, name: String = "valid.h5") throws -> String {
         let dict = try StateDict([
             TensorEntry(key: "w", source: SyntheticStateDict.tensor(.float32, [2, 3], seed: 1), file: "memory"),
             TensorEntry(key: "n", source: SyntheticStateDict.tensor(.int64, [4], seed: 2), file: "memory"),
         ])
-        let path = scratch.file(name)
+        let path = scratch.path(name)
         try SyntheticStateDict.write(dict, to: path)
         return path
     }
@@ -61,24 +61,22 @@ struct HDF5HostileTests {
 
     @Test("a file that is not HDF5 is named as such")
     func notHDF5() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
-        let path = scratch.file("text.h5")
+        let scratch = try TemporaryFolder()
+        let path = scratch.path("text.h5")
         try Data("hello world\n".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: HDF5Error.notHDF5(file: path, found: "'hello wo'")) { try CheckpointReaders.open(path) }
-        let empty = scratch.file("empty.hdf5")
+        let empty = scratch.path("empty.hdf5")
         try Data().write(to: URL(fileURLWithPath: empty))
         #expect(throws: HDF5Error.notHDF5(file: empty, found: "an empty file")) { try CheckpointReaders.open(empty) }
     }
 
     @Test("a truncated file is reported as truncated")
     func truncated() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         for length in [bytes.count / 2, bytes.count - 1, 600] {
-            let cut = scratch.file("cut-\(length).h5")
+            let cut = scratch.path("cut-\(length).h5")
             try bytes.prefix(length).write(to: URL(fileURLWithPath: cut))
             let error = hdf5Error { _ = try CheckpointReaders.open(cut) }
             guard case .truncated(let file, let reason) = error else {
@@ -92,8 +90,7 @@ struct HDF5HostileTests {
 
     @Test("a dtype attribute that contradicts the stored type is refused")
     func dtypeContradiction() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.editDataset(path, "/w") { dataset, scope in try dataset.setStringAttribute("dtype", "bfloat16", scope) }
         #expect(throws: HDF5Error.dtypeMismatch(file: path, key: "w", dtype: "bfloat16", expected: "uint16", found: "IEEE float32")) {
@@ -108,8 +105,7 @@ struct HDF5HostileTests {
 
     @Test("an unknown dtype attribute is refused")
     func unknownDType() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.editDataset(path, "/w") { dataset, scope in try dataset.setStringAttribute("dtype", "float128", scope) }
         #expect(throws: HDF5Error.unknownDType(file: path, key: "w", dtype: "float128")) { try CheckpointReaders.open(path) }
@@ -117,8 +113,7 @@ struct HDF5HostileTests {
 
     @Test("a shape attribute that contradicts the dataset is refused")
     func shapeContradiction() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.editDataset(path, "/w") { dataset, scope in try dataset.setIntegersAttribute("shape", [3, 2], scope) }
         #expect(throws: HDF5Error.shapeMismatch(file: path, key: "w", expected: [3, 2], found: [2, 3])) { try CheckpointReaders.open(path) }
@@ -126,8 +121,7 @@ struct HDF5HostileTests {
 
     @Test("a key listed in keys_json without a dataset is a missing key")
     func missingKey() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.edit(path) { file, scope in try scope.check(H5Ldelete(file.handle.id, "/w", hid_t(H5P_DEFAULT)), call: "H5Ldelete") }
         #expect(throws: HDF5Error.missingKey(file: path, key: "w")) { try CheckpointReaders.open(path) }
@@ -135,8 +129,7 @@ struct HDF5HostileTests {
 
     @Test("a dataset without a key attribute in a moe-ckpt file is refused")
     func missingKeyAttribute() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.editDataset(path, "/w") { dataset, scope in try scope.check(H5Adelete(dataset.id, "key"), call: "H5Adelete") }
         #expect(throws: HDF5Error.missingAttribute(file: path, object: "/w", attribute: "key")) { try CheckpointReaders.open(path) }
@@ -144,8 +137,7 @@ struct HDF5HostileTests {
 
     @Test("a dataset the key index does not list is refused, and so is a key carried twice")
     func unindexedAndDuplicate() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.edit(path) { file, scope in try file.handle.setStringAttribute("keys_json", "[\"w\"]", scope) }
         #expect(throws: HDF5Error.unindexedKey(file: path, key: "n", object: "/n")) { try CheckpointReaders.open(path) }
@@ -157,8 +149,7 @@ struct HDF5HostileTests {
 
     @Test("external and soft links are refused")
     func links() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.edit(path) { file, scope in
             try scope.check(H5Lcreate_external("/etc/other.h5", "/x", file.handle.id, "ext", hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT)), call: "H5Lcreate_external")
@@ -174,8 +165,7 @@ struct HDF5HostileTests {
 
     @Test("external raw storage is refused")
     func externalStorage() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.addDataset(path, name: "/outside", key: "outside", shape: [4], write: false) { plist, scope in
             try scope.check(H5Pset_external(plist, "/etc/passwd", 0, 16), call: "H5Pset_external")
@@ -185,8 +175,7 @@ struct HDF5HostileTests {
 
     @Test("filters other than deflate, shuffle and fletcher32 are refused")
     func unknownFilter() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.addDataset(path, name: "/scaled", key: "scaled", shape: [64], write: true) { plist, scope in
             var chunk: [hsize_t] = [16]
@@ -198,8 +187,7 @@ struct HDF5HostileTests {
 
     @Test("a huge dataset the file does not back is refused before anything is allocated")
     func unbackedStorage() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.addDataset(path, name: "/huge", key: "huge", shape: [1 << 20, 1 << 20], write: false)
         #expect(throws: HDF5Error.storageMismatch(file: path, key: "huge", expectedBytes: 4 << 40, storedBytes: 0)) {
@@ -209,8 +197,7 @@ struct HDF5HostileTests {
 
     @Test("a newer format_version is refused")
     func newerVersion() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         try Self.edit(path) { file, scope in try file.handle.setIntegersAttribute("format_version", [2], scalar: true, scope) }
         #expect(throws: HDF5Error.unsupportedVersion(file: path, expected: 1, found: 2)) { try CheckpointReaders.open(path) }
@@ -218,9 +205,8 @@ struct HDF5HostileTests {
 
     @Test("a file from another tool is read by path and stored type; strings are refused")
     func foreignFile() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
-        let path = scratch.file("foreign.h5")
+        let scratch = try TemporaryFolder()
+        let path = scratch.path("foreign.h5")
         _ = try HDF5File.create(path)
         try Self.addDataset(path, name: "/model/layer/weight", key: "ignored", shape: [2, 2], write: true)
         try Self.edit(path) { file, scope in
@@ -250,8 +236,7 @@ struct HDF5HostileTests {
 
     @Test("a failing library call carries the call name and HDF5's message, and nothing reaches stderr")
     func libraryCallMessage() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let path = try Self.validFile(in: scratch)
         let file = try HDF5File.open(path)
         let error = hdf5Error {
@@ -270,7 +255,7 @@ struct HDF5HostileTests {
     @Test("a file that crashes libhdf5 itself ends as exit 2 and a line naming it, never a core dump")
     func libhdf5CrashIsContained() throws {
         let file = Fixtures.repo.appendingPathComponent("scripts/fuzz/known/libhdf5-1.10.8-free-invalid-pointer.h5").path
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         for arguments in [["inspect", file], ["convert", file, dir.appendingPathComponent("out").path, "--to", "hf"]] {
             let run = try TestSupport.run(arguments)
             #expect(run.status == 2, "\(arguments[0]): \(run.status) \(run.stderr)")

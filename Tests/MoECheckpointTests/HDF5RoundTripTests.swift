@@ -7,10 +7,9 @@ import Testing
 struct HDF5RoundTripTests {
     @Test("every dtype, scalars, empty tensors and awkward keys come back bit-identical", arguments: [false, true])
     func syntheticRoundTrip(compress: Bool) throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let dict = try SyntheticStateDict.all()
-        let path = scratch.file("synthetic.h5")
+        let path = scratch.path("synthetic.h5")
         try SyntheticStateDict.write(dict, to: path, compress: compress)
         let back = try CheckpointReaders.open(path)
         #expect(back.format == .hdf5)
@@ -37,12 +36,11 @@ struct HDF5RoundTripTests {
 
     @Test("one expert's slice of a stacked tensor reads only its rows")
     func expertSlice() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let dict = try SyntheticStateDict.all()
         let key = "decoder.layers.0.mlp.experts.linear_fc1.weight"
         for compress in [false, true] {
-            let path = scratch.file("slice-\(compress).h5")
+            let path = scratch.path("slice-\(compress).h5")
             try SyntheticStateDict.write(dict, to: path, compress: compress)
             let tensor = try #require(CheckpointReaders.open(path).stateDict[key]?.source as? HDF5Tensor)
             let whole = try tensor.bytes()
@@ -59,14 +57,13 @@ struct HDF5RoundTripTests {
 
     @Test("every safetensors fixture survives HDF5 bit for bit", .enabled(if: !HDF5Fixtures.safetensorsFiles.isEmpty, HDF5Fixtures.absentMessage))
     func fixtureStateDicts() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         var bf16 = 0
         for (index, fixture) in HDF5Fixtures.safetensorsFiles.enumerated() {
             let source = try CheckpointReaders.open(fixture).stateDict
             bf16 += source.entries.filter { $0.dtype == .bfloat16 }.count
             for compress in [false, true] {
-                let path = scratch.file("\(index)-\(compress).h5")
+                let path = scratch.path("\(index)-\(compress).h5")
                 try SyntheticStateDict.write(source, to: path, compress: compress)
                 let back = try CheckpointReaders.open(path).stateDict
                 #expect(back.keys == source.keys, "\(fixture): order")
@@ -80,8 +77,7 @@ struct HDF5RoundTripTests {
         "convert to HDF5 and back keeps tensors, layout and routing config",
         .enabled(if: !HDF5Fixtures.checkpoints.isEmpty, HDF5Fixtures.absentMessage))
     func fixtureConversions() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         var converted = 0
         for (index, fixture) in HDF5Fixtures.checkpoints.enumerated() {
             let source = try CheckpointReaders.open(fixture)
@@ -89,7 +85,7 @@ struct HDF5RoundTripTests {
             guard let sourceReport = try? InspectReport(checkpoint: source), ExpertAudit.problems(in: sourceReport.layout).isEmpty else { continue }
             let layout = sourceReport.layout.table.layout
             for compress in [false, true] {
-                let h5 = scratch.file("\(index)-\(compress).h5")
+                let h5 = scratch.path("\(index)-\(compress).h5")
                 _ = try Converter.run(ConvertOptions(source: fixture, destination: h5, targetLayout: layout, targetFormat: .hdf5, compress: compress))
                 let hdf5 = try CheckpointReaders.open(h5)
                 let report = try InspectReport(checkpoint: hdf5)
@@ -100,7 +96,7 @@ struct HDF5RoundTripTests {
                 try TensorCompare.expectIdentical(hdf5.stateDict, source.stateDict, "\(fixture) → h5")
 
                 let singleFile = fixture.hasSuffix(".safetensors")
-                let back = scratch.file("\(index)-\(compress)-back" + (singleFile ? ".safetensors" : ""))
+                let back = scratch.path("\(index)-\(compress)-back" + (singleFile ? ".safetensors" : ""))
                 _ = try Converter.run(ConvertOptions(source: h5, destination: back, targetLayout: layout, targetFormat: .safetensors))
                 let returned = try CheckpointReaders.open(back)
                 try TensorCompare.expectIdentical(returned.stateDict, source.stateDict, "\(fixture) → h5 → safetensors")
@@ -117,13 +113,12 @@ struct HDF5RoundTripTests {
 
     @Test("an HF config.json survives HF → HDF5 → HF byte for byte", .enabled(if: !HDF5Fixtures.checkpoints.isEmpty, HDF5Fixtures.absentMessage))
     func configJSONSurvives() throws {
-        let scratch = try ScratchFolder()
-        defer { scratch.remove() }
+        let scratch = try TemporaryFolder()
         let folders = HDF5Fixtures.checkpoints.filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("config.json")) }
         for (index, folder) in folders.prefix(3).enumerated() {
             guard let layout = try? InspectReport(checkpoint: CheckpointReaders.open(folder)).layout.table.layout, layout == .hf else { continue }
-            let h5 = scratch.file("\(index).h5")
-            let back = scratch.file("\(index)-back")
+            let h5 = scratch.path("\(index).h5")
+            let back = scratch.path("\(index)-back")
             _ = try Converter.run(ConvertOptions(source: folder, destination: h5, targetLayout: .hf, targetFormat: .hdf5))
             _ = try Converter.run(ConvertOptions(source: h5, destination: back, targetLayout: .hf, targetFormat: .safetensors))
             let original = try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("config.json")))

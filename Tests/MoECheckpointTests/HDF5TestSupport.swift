@@ -56,21 +56,6 @@ enum HDF5Fixtures {
     }
 }
 
-/// A fresh folder under the system's temporary directory, removed by `remove()`.
-struct ScratchFolder {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("moe-ckpt-hdf5-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    /// A path inside the folder.
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Tensor comparisons used by the round-trip tests.
 enum TensorCompare {
     /// Issues one failure per key whose dtype, shape or bytes differ, or that is missing.

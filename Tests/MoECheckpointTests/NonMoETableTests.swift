@@ -55,7 +55,7 @@ struct NonMoETableTests {
         let caseDir = Fixtures.repo.appendingPathComponent("Tests/Fixtures/multilayer_softmax_top2")
         let hf = caseDir.appendingPathComponent("nemo_automodel/hf/epoch_0_step_1/model/consolidated").path
         let megatron = try CheckpointReaders.open(caseDir.appendingPathComponent("megatron/legacy").path).stateDict
-        let out = try TestSupport.temporaryDirectory().appendingPathComponent("out").path
+        let out = try TemporaryFolder().url.appendingPathComponent("out").path
         _ = try Converter.run(ConvertOptions(source: hf, destination: out, targetLayout: .megatron, targetFormat: .legacy))
         let written = try CheckpointReaders.open(out).stateDict
         for key in ["decoder.layers.0.mlp.linear_fc1.weight", "decoder.layers.0.mlp.linear_fc2.weight"] {
@@ -73,7 +73,7 @@ struct NonMoETableTests {
     func ownAttentionTargets() throws {
         for (name, family) in [("group_limited", "deepseek_v3"), ("shared_experts_gated", "qwen3_next")] {
             let source = Fixtures.repo.appendingPathComponent("Tests/Fixtures/\(name)/megatron/legacy").path
-            let out = try TestSupport.temporaryDirectory().appendingPathComponent("hf").path
+            let out = try TemporaryFolder().url.appendingPathComponent("hf").path
             let summary = try Converter.run(ConvertOptions(source: source, destination: out, targetLayout: .hf))
             let written = try CheckpointReaders.open(out)
             #expect(try LayoutCatalog.detect(written).table.variant == family)
@@ -87,7 +87,7 @@ struct NonMoETableTests {
     @Test("Megatron → HF → Megatron returns every Megatron tensor bit for bit")
     func megatronRoundTrip() throws {
         let source = Fixtures.repo.appendingPathComponent("Tests/Fixtures/multilayer_softmax_top2/megatron/legacy").path
-        let dir = try TestSupport.temporaryDirectory()
+        let dir = try TemporaryFolder().url
         let hf = dir.appendingPathComponent("hf").path, back = dir.appendingPathComponent("back").path
         let there = try Converter.run(ConvertOptions(source: source, destination: hf, targetLayout: .hf))
         #expect(there.unmapped.isEmpty, "\(there.unmapped)")

@@ -14,7 +14,7 @@ struct SafetensorsWriterTests {
         let path = Self.reference.appendingPathComponent(name).path
         let original = try SafetensorsFile(path: path)
         let items = original.header.tensors.map { (name: $0.name, source: original.tensor($0) as any TensorSource) }
-        let out = try TestSupport.temporaryDirectory().appendingPathComponent(name).path
+        let out = try TemporaryFolder().url.appendingPathComponent(name).path
         try SafetensorsWriter.write(items.reversed(), metadata: original.header.metadata, to: out)
         let expected = try Data(contentsOf: URL(fileURLWithPath: path))
         let written = try Data(contentsOf: URL(fileURLWithPath: out))
@@ -31,7 +31,7 @@ struct SafetensorsWriterTests {
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
             items.append(("t\(i).\(dtype.rawValue)", InMemoryTensor(dtype: dtype, shape: shape, bytes: bytes)))
         }
-        let path = try TestSupport.temporaryDirectory().appendingPathComponent("rt.safetensors").path
+        let path = try TemporaryFolder().url.appendingPathComponent("rt.safetensors").path
         try SafetensorsWriter.write(items, metadata: [("a", "b")], to: path)
         let file = try SafetensorsFile(path: path)
         for item in items {
@@ -46,7 +46,7 @@ struct SafetensorsWriterTests {
     @Test("two tensors with one name are refused")
     func duplicateNames() throws {
         let t = InMemoryTensor(floats: [1], shape: [1])
-        let path = try TestSupport.temporaryDirectory().appendingPathComponent("d.safetensors").path
+        let path = try TemporaryFolder().url.appendingPathComponent("d.safetensors").path
         #expect(throws: SafetensorsError.duplicateTensorName(file: path, key: "x")) {
             try SafetensorsWriter.write([("x", t), ("x", t)], to: path)
         }

@@ -12,17 +12,9 @@ enum TestSupport {
     /// The independent reference fixtures beside the repository (`../shared/fixtures`), if present.
     static let sharedFixtures = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
 
-    /// A fresh empty folder under the system temporary directory.
-    static func temporaryDirectory(_ name: String = #function) throws -> URL {
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("moe-ckpt-tests-\(safe)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     /// Writes `bytes` to a new file in a temporary folder and returns its path.
     static func write(_ bytes: [UInt8], named name: String, in folder: URL? = nil) throws -> String {
-        let dir = try folder ?? temporaryDirectory()
+        let dir = try folder ?? TemporaryFolder().url
         let url = dir.appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url.path

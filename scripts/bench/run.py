@@ -4,6 +4,7 @@ and a torch-based converter on the same bytes, inspect latency, verify time per 
 cluster-mode run, at several checkpoint sizes.
 
     scripts/bench/run.py [--layers 1 3 11] [--python PATH] [--out scripts/bench/results.md]
+    scripts/bench/run.py --inspect-only [--layers 1 3 11 30]   # inspect latency only, a minute
 
 Per size it makes a synthetic HF checkpoint (DeepSeek-V3-style keys, 64 experts, D=2048,
 F=1408, bf16, float32 bias, ~1.44 GB per layer) with BenchSynth, then a Megatron torch_dist and
@@ -159,6 +160,47 @@ def inspect_latency(moe, layers, nbytes, rows, sources):
         print(json.dumps(rows[-1]), flush=True)
 
 
+def inspect_only(moe, layer_counts, path, machine):
+    """`inspect` latency alone, which depends on the tensor count, not the bytes: the same keys as
+    the full runs (64 experts per layer) with tiny dims, so it runs in a minute. The baseline in
+    the same run is the process start-up (`moe-ckpt --help`)."""
+    lines = [machine, "", "| layers | tensors | job | best of 10 (ms) | CPU per run (ms) | ÷ start-up | load |", "|---|---|---|---|---|---|---|"]
+    startup = best_of(moe, ["--help"])
+    lines.append(f"| | | moe-ckpt --help (start-up) | {startup[0] * 1000:.0f} | {startup[1] * 1000:.0f} | 1.0 | {os.getloadavg()[0]:.1f} |")
+    for layers in layer_counts:
+        hf = os.path.join(DATA, f"tiny_hf_{layers}l")
+        remove(hf)
+        subprocess.run([os.path.join(BIN, "BenchSynth"), "--out", hf, "--layers", str(layers), "--hidden", "64", "--ffn", "32",
+                        "--shared-ffn", "32", "--vocab", "128"], check=True, capture_output=True)
+        tensors = json.loads(subprocess.run([moe, "inspect", "--json", hf], capture_output=True, check=True).stdout)["tensors"]
+        sources = {"hf": hf}
+        for layout, fmt in (("megatron", "torch_dist"), ("olmo", "dcp")):
+            sources[layout] = os.path.join(DATA, f"tiny_{layout}_{layers}l")
+            remove(sources[layout])
+            subprocess.run([moe, "convert", hf, sources[layout], "--to", layout, "--format", fmt], check=True, capture_output=True)
+        for name, src in sources.items():
+            wall, cpu = best_of(moe, ["inspect", "--json", src])
+            lines.append(f"| {layers} | {tensors} | inspect --json {name} | {wall * 1000:.0f} | {cpu * 1000:.0f} | {wall / startup[0]:.1f} | {os.getloadavg()[0]:.1f} |")
+            print(lines[-1], flush=True)
+        for src in sources.values():
+            remove(src)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def best_of(moe, arguments, runs=10):
+    """Best wall time and mean CPU time of `runs` warm runs."""
+    times = []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for _ in range(runs):
+        start = time.monotonic()
+        subprocess.run([moe, *arguments], capture_output=True, check=True)
+        times.append(time.monotonic() - start)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return min(times), (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / runs
+
+
 def cluster(moe, hf, layers, nbytes, rows, out):
     """hf → megatron torch_dist in 2 concurrent parts + finalize, against the same job whole."""
     dst = os.path.join(out, "parted")
@@ -220,6 +262,7 @@ def main():
     parser.add_argument("--full-limit-gb", type=float, default=6.0, help="larger checkpoints run only the core jobs")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic HF checkpoints")
     parser.add_argument("--no-build", action="store_true", help="use the release binaries already built")
+    parser.add_argument("--inspect-only", action="store_true", help="only inspect latency, on tiny-dim checkpoints with the same keys")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "moe-ckpt", "--static-swift-stdlib"], cwd=ROOT, check=True)
@@ -230,6 +273,10 @@ def main():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
     memory = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")) / 2**20
     machine = f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, {platform.platform()}; started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()}"
+    if args.inspect_only:
+        out = args.out if args.out != parser.get_default("out") else os.path.join(ROOT, "scripts", "bench", "results-inspect.md")
+        inspect_only(moe, args.layers, out, machine)
+        return
     rows = []
     for layers in args.layers:
         rows += run_size(moe, python, layers, args.torch_limit_gb * 1e9, args.full_limit_gb * 1e9)

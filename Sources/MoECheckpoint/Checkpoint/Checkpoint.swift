@@ -7,9 +7,7 @@ public enum ConfigSource: Sendable {
     case megatronArgs(file: String, fields: JSONObject)
     /// An OLMo-core experiment `config.json`.
     case olmo(file: String, config: JSONObject)
-    /// moe-ckpt's own record of the routing config, written beside the tensors of every output
-    /// (safetensors `__metadata__`, HDF5 attributes) so the config survives formats that have no
-    /// place for it, with the attention head layout when it was known.
+    /// moe-ckpt's own record of the routing config and head layout (`RoutingRecord`).
     case recorded(file: String, config: MoEConfig, heads: AttentionHeads? = nil)
 
     /// The file the settings were read from.
@@ -18,11 +16,6 @@ public enum ConfigSource: Sendable {
         case .hf(let file, _), .megatronArgs(let file, _), .olmo(let file, _), .recorded(let file, _, _): return file
         }
     }
-
-    /// The `__metadata__` / attribute key of the recorded config.
-    public static let recordKey = "moe_ckpt.moe_config"
-    /// The `__metadata__` key of the recorded head layout.
-    public static let headsRecordKey = "moe_ckpt.attention_heads"
 }
 
 /// How a checkpoint's files split the model.

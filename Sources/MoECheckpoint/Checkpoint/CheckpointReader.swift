@@ -102,12 +102,6 @@ public enum SafetensorsCheckpointReader: CheckpointReader {
 
     /// The routing config moe-ckpt recorded in the header's `__metadata__`, if any.
     static func recordedConfig(_ file: SafetensorsFile) throws -> [ConfigSource] {
-        guard let text = file.header.metadata.first(where: { $0.key == ConfigSource.recordKey })?.value else { return [] }
-        let heads = file.header.metadata.first { $0.key == ConfigSource.headsRecordKey }.flatMap { AttentionHeads(json: $0.value) }
-        do {
-            return [.recorded(file: file.path, config: try MoEConfig(json: text), heads: heads)]
-        } catch {
-            throw ConfigError.invalid(file: file.path, path: "__metadata__.\(ConfigSource.recordKey)", reason: "not a routing config")
-        }
+        try RoutingRecord(metadata: file.header.metadata, file: file.path).map { [$0.configSource(file: file.path)] } ?? []
     }
 }

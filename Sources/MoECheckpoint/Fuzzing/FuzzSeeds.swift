@@ -110,7 +110,7 @@ public enum FuzzSeeds {
         program.int64(1)
         program.stringAttribute(HDF5Convention.Root.framework, "hf")
         program.stringAttribute(HDF5Convention.Root.keys, #"["a.b","model.layers.0.mlp.gate.weight"]"#)
-        program.stringAttribute(HDF5Convention.Root.moeConfig, #"{"top_k":2,"score_function":"sigmoid"}"#)
+        program.stringAttribute(HDF5Convention.Root.record(.moeConfig), #"{"top_k":2,"score_function":"sigmoid"}"#)
         program.dataset("model/layers/0/mlp/gate/weight", .bfloat16, [2, 3], key: "model.layers.0.mlp.gate.weight")
         program.dataset("a/b", .float32, [2], layout: 2, key: "a.b")
         program.op(.integerAttribute)
@@ -154,7 +154,7 @@ public enum FuzzSeeds {
         var metadata = HDF5Metadata()
         metadata.isMoECkpt = true
         metadata.framework = .hf
-        metadata.moe = MoEConfig(topK: 2)
+        metadata.record = RoutingRecord(config: MoEConfig(topK: 2), heads: nil)
         metadata.keys = items.map(\.key)
         return try scratch("h5") { try HDF5Writer.write(items, metadata: metadata, compress: compress, to: $0) }
     }

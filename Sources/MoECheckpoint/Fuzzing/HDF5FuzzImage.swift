@@ -34,13 +34,13 @@ public enum HDF5FuzzImage {
     static let vocabulary: [String] = [
         "model", "layers", "0", "1", "mlp", "experts", "weight", "bias", "gate", "a.b", "__flat__", "__objects__",
         HDF5Convention.Root.format, HDF5Convention.Root.formatVersion, HDF5Convention.Root.framework,
-        HDF5Convention.Root.variant, HDF5Convention.Root.moeConfig, HDF5Convention.Root.configSources,
+        HDF5Convention.Root.variant, HDF5Convention.Root.record(.moeConfig), HDF5Convention.Root.configSources,
         HDF5Convention.Root.source, HDF5Convention.Root.keys, HDF5Convention.Dataset.key,
         HDF5Convention.Dataset.dtype, HDF5Convention.Dataset.shape, HDF5Convention.formatName,
         "hf", "megatron", "olmo", "nemo", #"["a.b","model.layers.0.mlp.gate.weight"]"#, #"{"top_k":2,"score_function":"sigmoid"}"#,
         #"[{"kind":"hf_config","file":"config.json","json":{"model_type":"qwen3_moe","num_experts":8}}]"#,
         "model.layers.0.mlp.gate.weight",
-    ] + DType.allCases.map(\.rawValue)
+    ] + DType.allCases.map(\.rawValue) + [HDF5Convention.Root.record(.attentionHeads), #"{"heads":4,"groups":2,"head_dim":8}"#]
 
     /// The largest program interpreted, in operations, so one input stays fast.
     static let maxOperations = 48

@@ -41,17 +41,3 @@ enum CanonicalCheckpoint {
         return InMemoryTensor(dtype: stacked.dtype, shape: shape, bytes: bytes)
     }
 }
-
-/// A fresh temporary folder, removed by the caller.
-func temporaryDirectory(_ label: String = "moe-ckpt-tests") throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// Runs `body` with a temporary folder and removes it afterwards.
-func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
-    let url = try temporaryDirectory()
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try body(url)
-}

@@ -32,7 +32,7 @@ struct DCPMetadataDecoder {
         if case .global(let module, let name) = value, !Self.isKnownClass(module: module, name: name) {
             throw DCPError.unknownClass(file: file, className: module + "." + name, path: path)
         }
-        for child in PickleWalk.children(value) { try checkClasses(child, path: path) }
+        try PickleWalk.forEachChild(of: value) { try checkClasses($0, path: path) }
     }
 
     // MARK: - Decoding

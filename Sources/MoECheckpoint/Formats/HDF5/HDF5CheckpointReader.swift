@@ -25,7 +25,7 @@ public enum HDF5CheckpointReader: CheckpointReader {
         var checkpoint = Checkpoint(path: probe.path, format: .hdf5, stateDict: stateDict, files: [probe.path], layoutHint: metadata.framework)
         checkpoint.configSources = metadata.configSources
         // The routing config the writer recorded is the most authoritative source.
-        if let moe = metadata.moe { checkpoint.configSources.insert(.recorded(file: probe.path, config: moe), at: 0) }
+        if let record = metadata.record { checkpoint.configSources.insert(record.configSource(file: probe.path), at: 0) }
         if skipped > 0 {
             checkpoint.notes.append("\(skipped) non-tensor object\(skipped == 1 ? "" : "s") under /\(HDF5Convention.objectsGroup) not read")
         }

@@ -14,8 +14,9 @@ enum HDF5Convention {
         static let framework = "framework"
         /// The layout table's variant (`grouped`, `qwen3_moe`, ...), informative.
         static let variant = "variant"
-        /// The routing config written (`WriteRequest.moe`), as JSON with `cli.md`'s keys.
-        static let moeConfig = "moe_config_json"
+        /// A `RoutingRecord` field: the routing config written (`moe_config_json`, with
+        /// `cli.md`'s keys) and the head layout when known (`attention_heads_json`).
+        static func record(_ field: RoutingRecord.Field) -> String { field.rawValue + "_json" }
         /// The source checkpoint's metadata files, as a JSON array (see `HDF5Metadata`).
         static let configSources = "config_sources_json"
         /// The checkpoint that was converted.

@@ -11,8 +11,8 @@ struct HDF5Metadata: Sendable {
     var framework: Layout?
     /// The layout table's variant, informative.
     var variant: String?
-    /// The routing config the writer recorded.
-    var moe: MoEConfig?
+    /// The routing config (and head layout) the writer recorded.
+    var record: RoutingRecord?
     /// The source's metadata files, most authoritative first.
     var configSources: [ConfigSource] = []
     /// The converted checkpoint's path.
@@ -27,7 +27,7 @@ struct HDF5Metadata: Sendable {
         isMoECkpt = true
         framework = request.layout
         variant = request.table?.variant
-        moe = request.moe
+        record = RoutingRecord(config: request.moe, heads: request.attentionHeads)
         configSources = request.sourceConfig
         source = request.source
         keys = request.stateDict.keys
@@ -117,11 +117,11 @@ struct HDF5Metadata: Sendable {
             .invalidAttribute(file: file.path, object: "/", attribute: attribute, reason: reason)
         }
         var metadata = HDF5Metadata()
-        let (format, version, framework, variant, moe, sources, source, keys) = try HDF5Library.withLock {
+        let (format, version, framework, variant, sources, source, keys) = try HDF5Library.withLock {
             (
                 try root.stringAttribute(Root.format, scope), try root.integersAttribute(Root.formatVersion, scope),
                 try root.stringAttribute(Root.framework, scope), try root.stringAttribute(Root.variant, scope),
-                try root.stringAttribute(Root.moeConfig, scope), try root.stringAttribute(Root.configSources, scope),
+                try root.stringAttribute(Root.configSources, scope),
                 try root.stringAttribute(Root.source, scope), try root.stringAttribute(Root.keys, scope)
             )
         }
@@ -135,10 +135,8 @@ struct HDF5Metadata: Sendable {
             metadata.framework = layout
         }
         metadata.variant = variant
-        if let moe {
-            do { metadata.moe = try JSONDecoder().decode(MoEConfig.self, from: Data(moe.utf8)) } catch {
-                throw malformed(Root.moeConfig, describe(error, file: file.path))
-            }
+        metadata.record = try RoutingRecord(file: file.path, place: { "attribute " + Root.record($0) }) { field in
+            try HDF5Library.withLock { try root.stringAttribute(Root.record(field), scope) }
         }
         if let sources { metadata.configSources = try decode(sources, file: file.path) }
         metadata.source = source
@@ -166,7 +164,7 @@ struct HDF5Metadata: Sendable {
             try root.setIntegersAttribute(Root.formatVersion, [Int64(HDF5Convention.version)], scalar: true, scope)
             if let framework { try root.setStringAttribute(Root.framework, framework.rawValue, scope) }
             if let variant { try root.setStringAttribute(Root.variant, variant, scope) }
-            if let moe { try root.setStringAttribute(Root.moeConfig, JSONWriter.compact(moe.json), scope) }
+            for (field, value) in record?.fields ?? [] { try root.setStringAttribute(Root.record(field), JSONWriter.compact(value), scope) }
             try root.setStringAttribute(Root.configSources, sources, scope)
             if let source { try root.setStringAttribute(Root.source, source, scope) }
             if let keys { try root.setStringAttribute(Root.keys, JSONWriter.compact(.array(keys.map(JSONValue.string))), scope) }

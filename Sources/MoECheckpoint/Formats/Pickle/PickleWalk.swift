@@ -1,17 +1,31 @@
 /// Structural facts about finished `PickleValue`s: the check that makes them safe to walk
 /// recursively, and value equality.
 enum PickleWalk {
-    /// The direct children of a value.
-    static func children(_ value: PickleValue) -> [PickleValue] {
+    /// Calls `body` with each direct child of a value, in pickle order. A callback rather than
+    /// an array: the walks run over every node of a 400 KB DCP `.metadata`, and building a
+    /// child array per node was an eighth of `inspect`'s time.
+    static func forEachChild(of value: PickleValue, _ body: (PickleValue) throws -> Void) rethrows {
         switch value {
-        case .none, .bool, .int, .bigInt, .float, .string, .bytes, .global, .storage: return []
-        case .tuple(let items), .frozenSet(let items): return items
-        case .list(let list), .set(let list): return list.items
-        case .dict(let dict): return dict.items.flatMap { [$0.key, $0.value] } + (dict.state.map { [$0] } ?? [])
+        case .none, .bool, .int, .bigInt, .float, .string, .bytes, .global, .storage: return
+        case .tuple(let items), .frozenSet(let items): for item in items { try body(item) }
+        case .list(let list), .set(let list): for item in list.items { try body(item) }
+        case .dict(let dict):
+            for (key, item) in dict.items {
+                try body(key)
+                try body(item)
+            }
+            if let state = dict.state { try body(state) }
         case .reduce(let o), .object(let o):
-            return [o.callable, o.args] + (o.kwargs.map { [$0] } ?? []) + (o.state.map { [$0] } ?? []) + o.listItems
-                + o.dictItems.flatMap { [$0.key, $0.value] }
-        case .tensor(let t): return t.metadata.map { [$0] } ?? []
+            try body(o.callable)
+            try body(o.args)
+            if let kwargs = o.kwargs { try body(kwargs) }
+            if let state = o.state { try body(state) }
+            for item in o.listItems { try body(item) }
+            for (key, item) in o.dictItems {
+                try body(key)
+                try body(item)
+            }
+        case .tensor(let t): if let metadata = t.metadata { try body(metadata) }
         }
     }
 
@@ -48,7 +62,7 @@ enum PickleWalk {
                     guard onPath.insert(id).inserted else { throw PickleError.cycle(source: source, kind: value.kindName) }
                     work.append(.leave(id))
                 }
-                for child in children(value).reversed() { work.append(.enter(child, depth: depth + 1)) }
+                forEachChild(of: value) { work.append(.enter($0, depth: depth + 1)) }
             }
         }
     }

@@ -10,8 +10,7 @@ public enum SafetensorsCheckpointWriter: CheckpointWriter {
         let items = request.stateDict.entries.map { (name: $0.key, source: $0.source) }
         // "format: pt" is what transformers expects; the routing config rides along so that
         // `inspect` of the output shows what `inspect` of the source showed.
-        var metadata = [("format", "pt"), (ConfigSource.recordKey, JSONWriter.compact(request.moe.json))]
-        if let heads = request.attentionHeads { metadata.append((ConfigSource.headsRecordKey, JSONWriter.compact(heads.json))) }
+        let metadata = [("format", "pt")] + RoutingRecord(config: request.moe, heads: request.attentionHeads).metadataEntries
         if request.singleFile {
             try SafetensorsWriter.write(items, metadata: metadata, to: path)
             request.progress?.advance(by: request.stateDict.totalBytes)

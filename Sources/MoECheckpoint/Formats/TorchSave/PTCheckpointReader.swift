@@ -8,8 +8,6 @@ public enum PTCheckpointReader: CheckpointReader {
     public static let extensions: Set<String> = ["pt", "pth", "bin"]
     /// `torch.load`'s own test for the zip format (`_is_zipfile`).
     static let zipMagic: [UInt8] = [0x50, 0x4B, 0x03, 0x04]
-    /// The zip record moe-ckpt writes its routing record into (`{"moe_config": …, "attention_heads": …}`).
-    static let recordName = "moe_ckpt.json"
     /// A routing record is a few hundred bytes; more is not ours.
     static let maxRecordBytes = 1 << 16
 
@@ -37,22 +35,14 @@ public enum PTCheckpointReader: CheckpointReader {
                 checkpoint.layoutHint = .megatron
             }
         }
-        if let entry = file.archive.entry(recordName) {
-            checkpoint.configSources.insert(try recorded(file.archive.readRecord(entry, limit: maxRecordBytes), path: path), at: 0)
+        if let entry = file.archive.entry(RoutingRecord.zipRecordName) {
+            let record = try RoutingRecord(zipRecord: file.archive.readRecord(entry, limit: maxRecordBytes), file: path)
+            checkpoint.configSources.insert(record.configSource(file: path + ":" + RoutingRecord.zipRecordName), at: 0)
         }
         if !contents.objects.isEmpty {
             checkpoint.notes.append("\(contents.objects.count) non-tensor value(s) in the state dict kept as they are")
         }
         return checkpoint
-    }
-
-    /// moe-ckpt's record: a JSON object with the routing config and, when known, the head layout.
-    static func recorded(_ bytes: [UInt8], path: String) throws -> ConfigSource {
-        let invalid = ConfigError.invalid(file: path, path: recordName, reason: "not moe-ckpt's routing record")
-        guard let object = try? JSONParser().parse(bytes).objectValue, let moe = object["moe_config"] else { throw invalid }
-        guard let config = try? MoEConfig(json: JSONWriter.compact(moe)) else { throw invalid }
-        let heads = object["attention_heads"].flatMap { AttentionHeads(json: JSONWriter.compact($0)) }
-        return .recorded(file: path + ":" + recordName, config: config, heads: heads)
     }
 
     /// The non-tensor values of a state dict with the number of tensors before each.

@@ -15,10 +15,9 @@ public enum PTCheckpointWriter: CheckpointWriter {
             storages: &storages)
         // The routing config (and head layout) ride along in a record of their own, as they do
         // in safetensors' `__metadata__`, so `inspect` of the output shows what it showed before.
-        var record = JSONObject([("moe_config", request.moe.json)])
-        if let heads = request.attentionHeads { record["attention_heads"] = heads.json }
+        let record = RoutingRecord(config: request.moe, heads: request.attentionHeads)
         try TorchSaveWriter.write(
             .dict(dict), storages: storages, to: path, archiveName: archiveName, progress: request.progress,
-            extraRecords: [(PTCheckpointReader.recordName, Array(JSONWriter.compact(.object(record)).utf8))])
+            extraRecords: [(RoutingRecord.zipRecordName, record.zipRecord)])
     }
 }

@@ -75,7 +75,7 @@ public final class TorchSaveFile: @unchecked Sendable {
         case .storage(let storage):
             try visit(storage)
         default:
-            for child in PickleWalk.children(value) { try collectStorages(child, visit) }
+            try PickleWalk.forEachChild(of: value) { try collectStorages($0, visit) }
         }
     }
 
