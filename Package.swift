@@ -14,13 +14,13 @@ let package = Package(
         // C libraries come in through small system-library targets (see docs/architecture.md).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
-        // The embedded MoE forward's matrix products (swift-platform.md §6).
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // GNU-only system calls (copy_file_range) that Swift's Glibc module does not expose.
-        .target(name: "CSystemShims", path: "Sources/CSystemShims"),
+        // GNU-only system calls (copy_file_range) that Swift's Glibc module does not expose, the
+        // crash guard, and OpenBLAS (the forward's matrix products, swift-platform.md §6) loaded on
+        // first use rather than linked (Sources/CSystemShims/blas.c says why).
+        .target(name: "CSystemShims", path: "Sources/CSystemShims", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
         .target(
             name: "MoECheckpoint",
-            dependencies: ["CZlib", "CHDF5", "CSystemShims", "CBLAS"]
+            dependencies: ["CZlib", "CHDF5", "CSystemShims"]
         ),
         .executableTarget(
             name: "moe-ckpt",

@@ -20,4 +20,11 @@ void csys_crash_guard_install(void);
 void csys_crash_guard_arm(const char *message);
 void csys_crash_guard_disarm(void);
 
+/// Loads OpenBLAS on first use (`blas.c` says why it is not linked). Returns NULL when it is
+/// available, else a line saying why not.
+const char *csys_blas_load_error(void);
+/// `c[m, n] = a[m, k] · b[n, k]ᵀ`, row-major float32, `c`'s rows `ldc` apart (cblas_sgemm).
+/// Call `csys_blas_load_error` first: without OpenBLAS this prints that line and exits 2.
+void csys_sgemm_nt(int m, int n, int k, const float *a, const float *b, float *c, int ldc);
+
 #endif

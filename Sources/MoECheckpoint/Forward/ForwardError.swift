@@ -18,6 +18,8 @@ public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible {
     case activationMismatch(checkpoint: String, layer: Int, subject: String, activation: Activation, reason: String)
     /// A canonical tensor's shape does not match the layer's dimensions.
     case weightShape(checkpoint: String, key: String, expected: [Int], found: [Int])
+    /// OpenBLAS, which the forward's products run on, cannot be loaded.
+    case blasUnavailable(reason: String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,8 @@ public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(checkpoint): layer \(layer) \(subject): activation \(activation.rawValue) \(reason) (pass --activation)"
         case .weightShape(let checkpoint, let key, let expected, let found):
             return "\(checkpoint): \(key): expected \(TensorShape.describe(expected)), found \(TensorShape.describe(found))"
+        case .blasUnavailable(let reason):
+            return reason
         }
     }
 }

@@ -1,6 +1,7 @@
-import CBLAS
+import CSystemShims
 
-/// The forward's one matrix product, `C = A · Bᵀ`, through OpenBLAS `cblas_sgemm`.
+/// The forward's one matrix product, `C = A · Bᵀ`, through OpenBLAS `cblas_sgemm`, loaded on
+/// first use (`CSystemShims/blas.c`: a linked OpenBLAS spins up threads in every command).
 ///
 /// Every product of an MoE layer has this form because weights follow `nn.Linear` (out × in):
 /// router logits `X·W_rᵀ`, gate/up `X·W_gᵀ`, down `A·W_dᵀ`. OpenBLAS runs a 2048×1408×64
@@ -19,16 +20,16 @@ enum Matmul {
             for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) }
             return
         }
-        singleThreaded
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(k),
-            1, a, blasint(k), b, blasint(k), 0, c, blasint(ldc))
+        csys_sgemm_nt(Int32(m), Int32(n), Int32(k), a, b, c, Int32(ldc))
     }
 
-    /// The forward's products are small (a few token rows against one weight block), and the
-    /// experts already run on parallel workers, so OpenBLAS's own threads would only spin
-    /// (`sched_yield` showed up as 10% of a profile). Set once, before the first product.
-    private static let singleThreaded: Void = openblas_set_num_threads(1)
+    /// Loads OpenBLAS, single-threaded: the forward's products are small (a few token rows
+    /// against one weight block) and the experts already run on parallel workers, so OpenBLAS's
+    /// own threads would only spin. Throws when the library is missing; forwards call this
+    /// before their first product.
+    static func requireBLAS() throws {
+        if let reason = csys_blas_load_error() { throw ForwardError.blasUnavailable(reason: String(cString: reason)) }
+    }
 
     /// Array form of `multiplyTransposed`, for small products (router logits, tests).
     static func multiplyTransposed(_ a: [Float], rows m: Int, _ b: [Float], rows n: Int, inner k: Int) -> [Float] {

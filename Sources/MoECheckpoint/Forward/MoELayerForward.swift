@@ -63,6 +63,7 @@ public struct MoELayerForward: Sendable {
     /// Runs `tokens` rows of `x` (`[T, D]`, float32).
     public func run(_ x: [Float], tokens: Int) throws -> MoEForwardResult {
         precondition(x.count == tokens * hiddenSize, "x is [T, D]")
+        try Matmul.requireBLAS()
         let routing = router.route(x, tokens: tokens)
         var y = try experts.apply(x, routing: routing)
         if let shared {
