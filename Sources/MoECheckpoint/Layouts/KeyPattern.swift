@@ -10,24 +10,18 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
         case expert
     }
 
-    enum Segment: Hashable, Sendable {
-        case literal(String)
-        case capture(Capture)
-        case anyTail
-    }
-
-    let segments: [Segment]
-    /// The segments as a matching program with no reference-counted payload, over one byte
-    /// buffer: detection matches every key against every row of every table, and walking
-    /// `segments` retained and released a `String` per literal.
-    private let steps: [Step]
-    private let literalBytes: [UInt8]
-
+    /// The template as a matching program over one byte buffer, with no reference-counted
+    /// payload: detection matches every key against every row of every table, and a `String`
+    /// per literal was retained and released on every step.
     private enum Step: Hashable, Sendable {
+        /// `literalBytes[start..<start + count]`.
         case literal(start: Int, count: Int)
         case capture(Capture)
         case anyTail
     }
+
+    private let steps: [Step]
+    private let literalBytes: [UInt8]
 
     /// The template text.
     public let template: String
@@ -39,38 +33,33 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
     /// Parses a template; a malformed placeholder is a programming error in a table.
     public init(_ template: String) {
         self.template = template
-        var segments: [Segment] = []
+        var steps: [Step] = []
+        var bytes: [UInt8] = []
+        func literal(_ text: Substring) {
+            steps.append(.literal(start: bytes.count, count: text.utf8.count))
+            bytes += text.utf8
+        }
         var rest = Substring(template)
         let wildcardTail = rest.hasSuffix("*")
         if wildcardTail { rest = rest.dropLast() }
         while let open = rest.firstIndex(of: "{") {
-            if open > rest.startIndex { segments.append(.literal(String(rest[..<open]))) }
+            if open > rest.startIndex { literal(rest[..<open]) }
             guard let close = rest[open...].firstIndex(of: "}"),
                 let capture = Capture(rawValue: String(rest[rest.index(after: open)..<close]))
             else { preconditionFailure("bad placeholder in key pattern \(template)") }
-            if case .capture = segments.last { preconditionFailure("adjacent captures in \(template)") }
-            segments.append(.capture(capture))
+            if case .capture = steps.last { preconditionFailure("adjacent captures in \(template)") }
+            steps.append(.capture(capture))
             rest = rest[rest.index(after: close)...]
         }
-        if !rest.isEmpty { segments.append(.literal(String(rest))) }
-        if wildcardTail { segments.append(.anyTail) }
-        self.segments = segments
-        var bytes: [UInt8] = []
-        steps = segments.map { segment in
-            switch segment {
-            case .literal(let text):
-                defer { bytes += text.utf8 }
-                return .literal(start: bytes.count, count: text.utf8.count)
-            case .capture(let capture): return .capture(capture)
-            case .anyTail: return .anyTail
-            }
-        }
+        if !rest.isEmpty { literal(rest) }
+        if wildcardTail { steps.append(.anyTail) }
+        self.steps = steps
         literalBytes = bytes
     }
 
     /// Which captures the pattern has.
     public var captures: Set<Capture> {
-        Set(segments.compactMap { if case .capture(let c) = $0 { return c } else { return nil } })
+        Set(steps.compactMap { if case .capture(let c) = $0 { return c } else { return nil } })
     }
 
     /// Indices captured from a key.
@@ -128,9 +117,9 @@ public struct KeyPattern: Hashable, Sendable, ExpressibleByStringLiteral, Custom
     /// The key for concrete indices.
     public func render(layer: Int? = nil, expert: Int? = nil) -> String {
         var out = ""
-        for segment in segments {
-            switch segment {
-            case .literal(let text): out += text
+        for step in steps {
+            switch step {
+            case .literal(let start, let count): out += String(decoding: literalBytes[start..<(start + count)], as: UTF8.self)
             case .capture(.layer): out += String(layer ?? 0)
             case .capture(.expert): out += String(expert ?? 0)
             case .anyTail: break

@@ -46,12 +46,7 @@ public struct LayoutTable: Sendable {
         return nil
     }
 
-    /// Whether `key` is an explicitly ignored MoE key.
-    public func isIgnored(_ key: String) -> Bool {
-        var key = key
-        return key.withUTF8 { isIgnored(utf8: $0) }
-    }
-
+    /// Whether a key (its UTF-8 bytes) is an explicitly ignored MoE key.
     func isIgnored(utf8 key: UnsafeBufferPointer<UInt8>) -> Bool {
         ignored.contains { $0.match(utf8: key) != nil }
     }

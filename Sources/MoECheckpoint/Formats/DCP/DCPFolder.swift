@@ -52,7 +52,7 @@ public final class DCPFolder: @unchecked Sendable {
             guard let info = metadata.storage[key] else {
                 throw DCPError.missingStorage(file: metadataPath, key: key.fqn, offsets: key.offsets)
             }
-            guard isPlainFileName(info.relativePath) else {
+            guard PlainFileName.isPlain(info.relativePath) else {
                 throw DCPError.unsafePath(file: metadataPath, key: key.fqn, path: info.relativePath)
             }
             let dataPath = (folder as NSString).appendingPathComponent(info.relativePath)
@@ -85,11 +85,6 @@ public final class DCPFolder: @unchecked Sendable {
             }
         }
         return sizes
-    }
-
-    /// A single path component: no separators, no `..`, not empty, no NUL.
-    static func isPlainFileName(_ name: String) -> Bool {
-        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\\") && !name.contains("\0")
     }
 
     /// The size of a regular file, or `nil` when there is none at `path`.
